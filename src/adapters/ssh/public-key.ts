@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import ssh2 from 'ssh2';
+
+export interface ParsedPublicKey {
+  algorithm: string;
+  /** Canonical `type base64` line (the comment is dropped). */
+  publicKey: string;
+  /** OpenSSH style `SHA256:<base64 without padding>`. */
+  fingerprint: string;
+  comment: string;
+}
+
+const ALLOWED = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa', 'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com']);
+
+export function fingerprintOf(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** Parses one OpenSSH public key line; throws an Error with a readable message when it is not one. */
+export function parsePublicKey(line: string): ParsedPublicKey {
+  const text = line.trim();
+  if (text.includes('PRIVATE KEY')) throw new Error('this is a private key; paste the public key (the .pub file)');
+  if (text.includes('\n')) throw new Error('paste exactly one public key line');
+  const parsed = ssh2.utils.parseKey(text);
+  if (parsed instanceof Error) throw new Error(`not a valid OpenSSH public key (${parsed.message})`);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key.isPrivateKey()) throw new Error('not a valid OpenSSH public key');
+  if (!ALLOWED.has(key.type)) throw new Error(`key type ${key.type} is not accepted`);
+  const blob = key.getPublicSSH();
+  if (key.type === 'ssh-rsa') {
+    // Public exponent then modulus, each length-prefixed: refuse RSA keys under 2048 bits.
+    const eLen = blob.readUInt32BE(4 + 7);
+    const nLen = blob.readUInt32BE(4 + 7 + 4 + eLen);
+    if ((nLen - 1) * 8 < 2048) throw new Error('RSA keys must be at least 2048 bits');
+  }
+  return { algorithm: key.type, publicKey: `${key.type} ${blob.toString('base64')}`, fingerprint: fingerprintOf(blob), comment: key.comment ?? '' };
+}

@@ -1,0 +1,30 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from '../store.ts';
+import { platform } from './0001-platform.ts';
+
+export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Ordered migrations; names sort lexically, so keep the number prefix. */
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '0001-platform': platform,
+};
+
+class InCodeProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, up] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => up(db, this.dialect) };
+    return Promise.resolve(out);
+  }
+}
+
+/** Applies every pending migration in one go; throws with the failing migration's name. */
+export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const migrator = new Migrator({ db, provider: new InCodeProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

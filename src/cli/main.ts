@@ -1,0 +1,38 @@
+import { parseArgs } from 'node:util';
+import { runServerCommand } from './server.command.ts';
+
+const USAGE = `usage: vigil <command> [options]
+
+commands:
+  server [--roles api,ssh,worker]   run a server node (API, web console, SSH proxy, workers)
+  help                              this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server': {
+      const { values } = parseArgs({ args: rest, options: { roles: { type: 'string' } }, strict: true });
+      return runServerCommand({ roles: values.roles });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`vigil: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`vigil: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

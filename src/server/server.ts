@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import { openBus } from '../adapters/bus/open-bus.ts';
+import type { Bus } from '../adapters/bus/bus.ts';
+import { createLogger, type Logger } from '../adapters/log/logger.ts';
+import { parsePublicKey } from '../adapters/ssh/public-key.ts';
+import { openStore } from '../adapters/store/open-store.ts';
+import type { Store } from '../adapters/store/store.ts';
+import type { Config, ServerRole } from '../config.ts';
+import { AuditService } from '../core/audit/audit.service.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { AuthService } from '../core/identity/auth.service.ts';
+import { RolesService } from '../core/identity/roles.service.ts';
+import { SshKeysService } from '../core/identity/ssh-keys.service.ts';
+import { UsersService } from '../core/identity/users.service.ts';
+import { buildApp } from './http/app.ts';
+import { registerAuditRoutes } from './http/audit/audit.routes.ts';
+import { registerAuthRoutes } from './http/auth/auth.routes.ts';
+import { HttpMetrics } from './http/metrics.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { registerSystemRoutes } from './http/system/system.routes.ts';
+import { registerUsersRoutes } from './http/users/users.routes.ts';
+import { ShutdownRegistry } from './shutdown.ts';
+import { VERSION } from '../version.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+  url: string;
+  /** Set when the bootstrap admin's password was generated (printed once by the CLI). */
+  generatedAdminPassword: string | undefined;
+  routes: Array<{ method: string; url: string; access: string }>;
+  shutdown: ShutdownRegistry;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  roles?: readonly ServerRole[];
+  clock?: Clock;
+  logger?: Logger;
+  /** Listen on the configured port (false in tests that only inject). */
+  listen?: boolean;
+  /** Sign-in attempts per client address per minute (default 20). */
+  loginAttemptsPerMinute?: number;
+}
+
+/** The composition root of `vigil server`: opens adapters, builds services and the HTTP edge. */
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, component: 'server' });
+  const shutdown = new ShutdownRegistry();
+  try {
+    const store = await openStore(config);
+    shutdown.add('store', () => store.close());
+    const bus = await openBus({ busUrl: config.busUrl, logger: logger.child({ component: 'bus' }) });
+    shutdown.add('bus', () => bus.close());
+
+    const audit = new AuditService(store, clock);
+    const roles = new RolesService(store, clock);
+    const users = new UsersService(store, clock);
+    const auth = new AuthService(store, users, audit, clock);
+    const sshKeys = new SshKeysService(store, clock, parsePublicKey);
+
+    await roles.ensureBuiltins();
+    const adminRole = await roles.byName('Administrator');
+    const generatedAdminPassword = await auth.bootstrapAdmin(config.adminPassword, adminRole!.id);
+
+    const metrics = new HttpMetrics();
+    const { app, routes } = await buildApp({
+      logger: logger.child({ component: 'http' }),
+      auth,
+      secureCookies: config.secureCookies,
+      trustProxy: config.trustProxy,
+      metrics,
+      routes: [
+        (a) => registerSystemRoutes(a, { metrics, version: VERSION }),
+        (a) => registerAuthRoutes(a, { auth, users, secureCookies: config.secureCookies, metrics, loginLimiter: new RateLimiter(opts.loginAttemptsPerMinute ?? 20, 60_000) }),
+        (a) => registerUsersRoutes(a, { users, roles, sshKeys, audit }),
+        (a) => registerAuditRoutes(a, { audit }),
+      ],
+    });
+    shutdown.add('http', () => app.close());
+
+    let url = '';
+    if (opts.listen !== false) {
+      url = await app.listen({ host: config.httpHost, port: config.httpPort });
+    }
+    return {
+      app, store, bus, logger, url, generatedAdminPassword, routes, shutdown,
+      close: () => shutdown.run((name, err) => logger.error({ err, step: name }, 'shutdown step failed')),
+    };
+  } catch (err) {
+    await shutdown.run();
+    throw err;
+  }
+}
