@@ -13,6 +13,13 @@ import { RolesService } from '../core/identity/roles.service.ts';
 import { SshKeysService } from '../core/identity/ssh-keys.service.ts';
 import { UsersService } from '../core/identity/users.service.ts';
 import { buildApp } from './http/app.ts';
+import { loadMasterKey } from '../adapters/crypto/master-key.ts';
+import { checkWritableDir } from '../adapters/fs/writable-dir.ts';
+import { validatePrivateKey } from '../adapters/ssh/private-key.ts';
+import { SecretsService } from '../core/secrets/secrets.service.ts';
+import { SettingsService } from '../core/settings/settings.service.ts';
+import { registerSecretsRoutes } from './http/secrets/secrets.routes.ts';
+import { registerSettingsRoutes } from './http/settings/settings.routes.ts';
 import { registerAuditRoutes } from './http/audit/audit.routes.ts';
 import { registerAuthRoutes } from './http/auth/auth.routes.ts';
 import { HttpMetrics } from './http/metrics.ts';
@@ -61,6 +68,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const users = new UsersService(store, clock);
     const auth = new AuthService(store, users, audit, clock);
     const sshKeys = new SshKeysService(store, clock, parsePublicKey);
+    const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
+    const secrets = new SecretsService(store, clock, masterKey, validatePrivateKey);
+    const settings = new SettingsService(store, clock, checkWritableDir);
 
     await roles.ensureBuiltins();
     const adminRole = await roles.byName('Administrator');
@@ -78,6 +88,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerAuthRoutes(a, { auth, users, secureCookies: config.secureCookies, metrics, loginLimiter: new RateLimiter(opts.loginAttemptsPerMinute ?? 20, 60_000) }),
         (a) => registerUsersRoutes(a, { users, roles, sshKeys, audit }),
         (a) => registerAuditRoutes(a, { audit }),
+        (a) => registerSecretsRoutes(a, { secrets, audit }),
+        (a) => registerSettingsRoutes(a, { settings, audit }),
       ],
     });
     shutdown.add('http', () => app.close());

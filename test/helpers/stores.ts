@@ -22,7 +22,7 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Pr
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is required for this test and is not reachable at ${TEST_PG_URL} (${(err as Error).message}); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`);
+    throw new Error(`PostgreSQL is required for this test and is not reachable at ${TEST_PG_URL} (${(err as Error).message}); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, { cause: err });
   }
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();

@@ -93,7 +93,116 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+export type SessionKind = 'ssh' | 'desktop' | 'host';
+export type SessionStatus = 'active' | 'ended' | 'terminated' | 'interrupted';
+export type StorageLocation = 'database' | 'share' | 'archive' | 'deleted';
+
+export interface SessionsTable {
+  id: string;
+  kind: SessionKind;
+  status: SessionStatus;
+  user_id: string | null;
+  username: string;
+  secret_id: string | null;
+  secret_name: string | null;
+  target_host: string;
+  target_user: string;
+  client_address: string | null;
+  /** Which component records it: ssh-proxy, launcher, agent. */
+  component: string;
+  /** The server node holding the live connection (for control routing and failover). */
+  node_id: string | null;
+  started_at: number;
+  ended_at: number | null;
+  last_activity_at: number;
+  last_heartbeat_at: number;
+  end_reason: string | null;
+  ended_by: string | null;
+  record_video: number;
+  record_keystrokes: number;
+  /** Media type of the recording: cast (terminal), webm (desktop) or null (no media). */
+  media: 'cast' | 'webm' | null;
+  /** none | recording | complete | partial */
+  recording_state: string;
+  storage: StorageLocation;
+  chunk_count: number;
+  bytes: number;
+  /** Hash chain head over the contiguous chunk prefix, hex. */
+  chain_head: string | null;
+  duration_ms: number | null;
+  processing_state: string | null;
+  processing_progress: number | null;
+  processing_error: string | null;
+  archived_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface SessionGrantsTable {
+  id: string;
+  session_id: string;
+  /** `launch` (one-time grant redeemed by the launcher) or `upload` (the component's credential). */
+  kind: 'launch' | 'upload';
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface RecordingChunksTable {
+  session_id: string;
+  seq: number;
+  size: number;
+  sha256: string;
+  /** sha256(prev chain || sha256) once every earlier chunk is present; null while a gap precedes it. */
+  chain: string | null;
+  location: 'database' | 'share' | 'archive';
+  blob_key: string;
+  created_at: number;
+}
+
+export interface RecordingFilesTable {
+  session_id: string;
+  /** webm (finalised, seekable) or mp4 (converted). */
+  format: 'webm' | 'mp4';
+  location: 'database' | 'share' | 'archive';
+  blob_key: string;
+  size: number;
+  sha256: string;
+  created_at: number;
+}
+
+export interface BlobsTable {
+  key: string;
+  data: Buffer;
+}
+
+export interface ActivityEventsTable {
+  id: Generated<number>;
+  session_id: string;
+  /** Who sent it: proxy, launcher, agent (keystroke sources are searched separately). */
+  source: string;
+  seq: number;
+  at_ms: number;
+  type: string;
+  text: string;
+  details: string | null;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface Database {
+  sessions: SessionsTable;
+  session_grants: SessionGrantsTable;
+  recording_chunks: RecordingChunksTable;
+  recording_files: RecordingFilesTable;
+  blobs: BlobsTable;
+  activity_events: ActivityEventsTable;
+  leases: LeasesTable;
   users: UsersTable;
   roles: RolesTable;
   user_roles: UserRolesTable;

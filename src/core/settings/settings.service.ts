@@ -29,12 +29,13 @@ export class SettingsService {
   async get(): Promise<SessionRecordingSettings> {
     const row = await this.store.db.selectFrom('settings').select('value').where('key', '=', SESSION_RECORDING_KEY).executeTakeFirst();
     if (!row) return { ...this.defaults };
-    let stored: Record<string, unknown> = {};
+    let stored: Record<string, unknown>;
     try {
       stored = JSON.parse(row.value) as Record<string, unknown>;
     } catch {
       return { ...this.defaults };
     }
+    if (typeof stored !== 'object' || stored === null) return { ...this.defaults };
     // Field by field, so a value saved by an older or newer version never breaks the rest.
     const merged: Record<string, unknown> = { ...this.defaults };
     for (const f of FIELDS) {

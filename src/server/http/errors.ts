@@ -10,22 +10,19 @@ interface Rendered {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY']);
 
+const FASTIFY_ERRORS: Record<string, Rendered> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload-too-large', message: 'request body is larger than this route accepts' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported-media-type', message: 'send the body as application/json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid-request', message: 'body: a JSON body is required', details: { field: 'body' } },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid-json', message: 'body: malformed JSON', details: { field: 'body' } },
+};
+
 /** Maps anything thrown in a request to the uniform `{error:{code,message}}` shape; never a stack. */
 export function renderError(err: unknown, requestId: string): Rendered {
   if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
   const e = err as Partial<FastifyError> & { code?: string };
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, code: 'payload-too-large', message: 'request body is larger than this route accepts' };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, code: 'unsupported-media-type', message: 'send the body as application/json' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, code: 'invalid-request', message: 'body: a JSON body is required', details: { field: 'body' } };
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { status: 400, code: 'invalid-json', message: 'body: malformed JSON', details: { field: 'body' } };
-    default:
-      break;
-  }
+  const known = e.code ? FASTIFY_ERRORS[e.code] : undefined;
+  if (known) return known;
   if (err instanceof SyntaxError && e.statusCode === 400) return { status: 400, code: 'invalid-json', message: 'body: malformed JSON', details: { field: 'body' } };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, code: 'bad-request', message: e.message ?? 'bad request' };

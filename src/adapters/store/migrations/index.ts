@@ -1,12 +1,14 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from '../store.ts';
 import { platform } from './0001-platform.ts';
+import { recording } from './0002-recording.ts';
 
 export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Ordered migrations; names sort lexically, so keep the number prefix. */
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-platform': platform,
+  '0002-recording': recording,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -17,7 +17,7 @@ export async function openPostgresStore(url: string, opts: { max?: number } = {}
     client.release();
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new Error(`cannot reach PostgreSQL at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot reach PostgreSQL at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {

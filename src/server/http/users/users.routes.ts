@@ -37,7 +37,7 @@ export function registerUsersRoutes(
     url: '/api/v1/users/:id',
     access: 'self-or-users.administer',
     params: idParams,
-    handler: async ({ params, principal }) => {
+    handler: async ({ params }) => {
       return deps.users.get(params.id);
     },
   });
@@ -61,7 +61,7 @@ export function registerUsersRoutes(
     url: '/api/v1/users/:id/ssh-keys',
     access: 'self-or-users.administer',
     params: idParams,
-    handler: async ({ params, principal }) => {
+    handler: async ({ params }) => {
       return { items: await deps.sshKeys.list(params.id) };
     },
   });
