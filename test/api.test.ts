@@ -125,6 +125,16 @@ for (const stack of STACKS) {
       assert.equal((await admin.del(`/api/v1/auth/tokens/${created.body.id}`)).status, 404);
     });
 
+    it('marks administrative actions taken with an API token in the audit log', async () => {
+      const created = await admin.post('/api/v1/auth/tokens', { name: 'ci-bot' });
+      const bot = new Api(t.base, created.body.token);
+      const role = await bot.post('/api/v1/roles', { name: uniqueName('bot-role'), permissions: [] });
+      assert.equal(role.status, 201);
+      const audit = await admin.get(`/api/v1/audit?action=role.create&targetId=${role.body.id}`);
+      assert.equal(audit.body.items[0].details.via, 'api-token');
+      assert.equal(audit.body.items[0].actor.name, 'admin');
+    });
+
     it('manages users and custom roles, and the permissions follow the roles', async () => {
       const role = await admin.post('/api/v1/roles', { name: uniqueName('auditor-lite'), description: 'reads audit', permissions: ['audit.view'] });
       assert.equal(role.status, 201);

@@ -1,11 +1,17 @@
 import type { Store } from '../../adapters/store/store.ts';
 import type { Clock } from '../clock.ts';
+import type { Principal } from '../permissions.ts';
 
 export interface AuditActor {
   id: string | null;
   name: string | null;
   ip?: string | null;
+  /** How the actor authenticated; actions taken with an API token say so in the entry. */
+  via?: Principal['via'];
 }
+
+/** The audit actor for a signed-in caller. */
+export const actorOf = (p: Principal, ip: string | null): AuditActor => ({ id: p.userId, name: p.username, ip, via: p.via });
 
 export interface AuditInput {
   actor: AuditActor;
@@ -54,9 +60,14 @@ export class AuditService {
         target_id: e.target?.id ?? null,
         outcome: e.outcome ?? 'success',
         ip: e.actor.ip ?? null,
-        details: e.details ? JSON.stringify(e.details) : null,
+        details: this.details(e),
       })
       .execute();
+  }
+
+  private details(e: AuditInput): string | null {
+    const d = e.actor.via === 'api-token' ? { ...e.details, via: 'api-token' } : e.details;
+    return d ? JSON.stringify(d) : null;
   }
 
   /** Newest first; `nextCursor` pages on toward older entries. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditService } from '../../../core/audit/audit.service.ts';
+import { actorOf, type AuditService } from '../../../core/audit/audit.service.ts';
 import type { SecretsService } from '../../../core/secrets/secrets.service.ts';
 import { idParams } from '../../../protocol/common.ts';
 import { createSecretRequest, updateSecretRequest } from '../../../protocol/secrets.ts';
@@ -29,7 +29,7 @@ export function registerSecretsRoutes(app: FastifyInstance, deps: { secrets: Sec
     handler: async ({ body, principal, ip }) => {
       const secret = await secrets.create(body);
       await audit.record({
-        actor: { id: principal.userId, name: principal.username, ip },
+        actor: actorOf(principal, ip),
         action: 'secret.create',
         target: { type: 'secret', id: secret.id },
         details: { name: secret.name, kind: secret.kind, host: secret.host, port: secret.port, username: secret.username, credential: secret.credential.type, recording: secret.recording, access: secret.access },
@@ -56,7 +56,7 @@ export function registerSecretsRoutes(app: FastifyInstance, deps: { secrets: Sec
       const { secret, changed } = await secrets.update(params.id, body);
       if (changed.length > 0) {
         await audit.record({
-          actor: { id: principal.userId, name: principal.username, ip },
+          actor: actorOf(principal, ip),
           action: 'secret.update',
           target: { type: 'secret', id: secret.id },
           details: { name: secret.name, fields: changed },
@@ -75,7 +75,7 @@ export function registerSecretsRoutes(app: FastifyInstance, deps: { secrets: Sec
     handler: async ({ params, principal, ip }) => {
       const secret = await secrets.remove(params.id);
       await audit.record({
-        actor: { id: principal.userId, name: principal.username, ip },
+        actor: actorOf(principal, ip),
         action: 'secret.delete',
         target: { type: 'secret', id: secret.id },
         details: { name: secret.name, kind: secret.kind, host: secret.host },

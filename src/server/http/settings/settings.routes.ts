@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditService } from '../../../core/audit/audit.service.ts';
+import { actorOf, type AuditService } from '../../../core/audit/audit.service.ts';
 import type { SettingsService } from '../../../core/settings/settings.service.ts';
 import { sessionRecordingSettings } from '../../../protocol/settings.ts';
 import { route } from '../route.ts';
@@ -25,7 +25,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: { settings: S
       if (result.changed.length > 0) {
         const pick = (s: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(result.changed.map((f) => [f, s[f]]));
         await audit.record({
-          actor: { id: principal.userId, name: principal.username, ip },
+          actor: actorOf(principal, ip),
           action: 'settings.update',
           target: { type: 'settings', id: 'session-recording' },
           details: { changed: result.changed, before: pick(result.previous), after: pick(result.settings) },

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AuditService } from '../../../core/audit/audit.service.ts';
+import { actorOf, type AuditService } from '../../../core/audit/audit.service.ts';
 import type { RolesService } from '../../../core/identity/roles.service.ts';
 import type { SshKeysService } from '../../../core/identity/ssh-keys.service.ts';
 import type { UsersService } from '../../../core/identity/users.service.ts';
-import type { Principal } from '../../../core/permissions.ts';
 import { id, idParams } from '../../../protocol/common.ts';
 import { createRoleRequest, createUserRequest, sshKeyRequest, updateRoleRequest, updateUserRequest } from '../../../protocol/identity.ts';
 import { route } from '../route.ts';
@@ -15,8 +14,6 @@ export function registerUsersRoutes(
   app: FastifyInstance,
   deps: { users: UsersService; roles: RolesService; sshKeys: SshKeysService; audit: AuditService },
 ): void {
-  const actor = (p: Principal, ip: string) => ({ id: p.userId, name: p.username, ip });
-
   route(app, { method: 'GET', url: '/api/v1/users', access: 'users.administer', handler: async () => ({ items: await deps.users.list() }) });
 
   route(app, {
@@ -27,7 +24,7 @@ export function registerUsersRoutes(
     status: 201,
     handler: async ({ body, principal, ip }) => {
       const user = await deps.users.create(body);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'user.create', target: { type: 'user', id: user.id }, details: { username: user.username, roles: user.roles.map((r) => r.name) } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'user.create', target: { type: 'user', id: user.id }, details: { username: user.username, roles: user.roles.map((r) => r.name) } });
       return user;
     },
   });
@@ -51,7 +48,7 @@ export function registerUsersRoutes(
     handler: async ({ params, body, principal, ip }) => {
       const user = await deps.users.update(params.id, body);
       const fields = Object.keys(body).filter((k) => body[k as keyof typeof body] !== undefined);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'user.update', target: { type: 'user', id: user.id }, details: { username: user.username, fields, ...(body.roles ? { roles: user.roles.map((r) => r.name) } : {}), ...(body.disabled !== undefined ? { disabled: body.disabled } : {}) } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'user.update', target: { type: 'user', id: user.id }, details: { username: user.username, fields, ...(body.roles ? { roles: user.roles.map((r) => r.name) } : {}), ...(body.disabled !== undefined ? { disabled: body.disabled } : {}) } });
       return user;
     },
   });
@@ -75,7 +72,7 @@ export function registerUsersRoutes(
     status: 201,
     handler: async ({ params, body, principal, ip }) => {
       const key = await deps.sshKeys.add(params.id, body.publicKey, body.name);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'ssh-key.add', target: { type: 'user', id: params.id }, details: { keyId: key.id, fingerprint: key.fingerprint, algorithm: key.algorithm } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'ssh-key.add', target: { type: 'user', id: params.id }, details: { keyId: key.id, fingerprint: key.fingerprint, algorithm: key.algorithm } });
       return key;
     },
   });
@@ -88,7 +85,7 @@ export function registerUsersRoutes(
     status: 204,
     handler: async ({ params, principal, ip }) => {
       await deps.sshKeys.remove(params.id, params.keyId);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'ssh-key.remove', target: { type: 'user', id: params.id }, details: { keyId: params.keyId } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'ssh-key.remove', target: { type: 'user', id: params.id }, details: { keyId: params.keyId } });
     },
   });
 
@@ -102,7 +99,7 @@ export function registerUsersRoutes(
     status: 201,
     handler: async ({ body, principal, ip }) => {
       const role = await deps.roles.create(body);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'role.create', target: { type: 'role', id: role.id }, details: { name: role.name, permissions: role.permissions } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'role.create', target: { type: 'role', id: role.id }, details: { name: role.name, permissions: role.permissions } });
       return role;
     },
   });
@@ -115,7 +112,7 @@ export function registerUsersRoutes(
     body: updateRoleRequest,
     handler: async ({ params, body, principal, ip }) => {
       const role = await deps.roles.update(params.id, body);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'role.update', target: { type: 'role', id: role.id }, details: { name: role.name, permissions: role.permissions } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'role.update', target: { type: 'role', id: role.id }, details: { name: role.name, permissions: role.permissions } });
       return role;
     },
   });
@@ -128,7 +125,7 @@ export function registerUsersRoutes(
     status: 204,
     handler: async ({ params, principal, ip }) => {
       const role = await deps.roles.remove(params.id);
-      await deps.audit.record({ actor: actor(principal, ip), action: 'role.delete', target: { type: 'role', id: role.id }, details: { name: role.name } });
+      await deps.audit.record({ actor: actorOf(principal, ip), action: 'role.delete', target: { type: 'role', id: role.id }, details: { name: role.name } });
     },
   });
 }
