@@ -36,6 +36,14 @@ const MATRIX: Record<string, string> = {
   'DELETE /api/v1/secrets/:id': 'secrets.administer',
   'GET /api/v1/settings/session-recording': 'settings.administer',
   'PUT /api/v1/settings/session-recording': 'settings.administer',
+  'POST /api/v1/secrets/:id/launch': 'authenticated',
+  'POST /api/v1/launch-grants/redeem': 'public',
+  'GET /api/v1/sessions/:id': 'authenticated',
+  'GET /api/v1/sessions/:id/recording': 'authenticated',
+  'POST /api/v1/ingest/sessions/:id/events': 'component',
+  'PUT /api/v1/ingest/sessions/:id/chunks/:seq': 'component',
+  'POST /api/v1/ingest/sessions/:id/heartbeat': 'component',
+  'POST /api/v1/ingest/sessions/:id/close': 'component',
 };
 
 const ROLE_PERMISSIONS: Record<string, string[]> = {
@@ -46,7 +54,9 @@ const ROLE_PERMISSIONS: Record<string, string[]> = {
 
 /** What a caller holding `perms` (undefined = anonymous) must get: 'ok' means neither 401 nor 403. */
 function expected(access: string, perms: string[] | undefined): 401 | 403 | 'ok' {
-  if (access === 'public' || access === 'component') return 'ok';
+  if (access === 'public') return 'ok';
+  // Recording components hold an upload credential; no user token (nor none) opens these routes.
+  if (access === 'component') return 401;
   if (!perms) return 401;
   if (access === 'authenticated') return 'ok';
   // The matrix calls with someone else's id; reaching oneself is covered in api.test.ts.
@@ -90,7 +100,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const r of t.server.routes) {
       if (r.url === '/api/v1/auth/logout') continue; // would end the callers' sessions; covered in api.test.ts
-      const url = r.url.replace(/:[a-zA-Z]+/g, fakeId);
+      const url = r.url.replace(':seq', '0').replace(/:[a-zA-Z]+/g, fakeId);
       for (const [who, api] of Object.entries(callers)) {
         const perms = who === 'anonymous' ? undefined : ROLE_PERMISSIONS[who];
         const want = expected(MATRIX[`${r.method} ${r.url}`]!, perms);

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../adapters/log/logger.ts';
 import { parsePublicKey } from '../adapters/ssh/public-key.ts';
 import { openStore } from '../adapters/store/open-store.ts';
 import type { Store } from '../adapters/store/store.ts';
-import type { Config, ServerRole } from '../config.ts';
+import { SERVER_ROLES, type Config, type ServerRole } from '../config.ts';
 import { AuditService } from '../core/audit/audit.service.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { AuthService } from '../core/identity/auth.service.ts';
@@ -20,6 +20,14 @@ import { SecretsService } from '../core/secrets/secrets.service.ts';
 import { SettingsService } from '../core/settings/settings.service.ts';
 import { registerSecretsRoutes } from './http/secrets/secrets.routes.ts';
 import { registerSettingsRoutes } from './http/settings/settings.routes.ts';
+import { SettingsBlobStores } from '../adapters/blobs/blob-stores.ts';
+import { IngestService } from '../core/recording/ingest.service.ts';
+import { RecordingReader } from '../core/recording/recording-reader.ts';
+import { SessionsService } from '../core/sessions/sessions.service.ts';
+import { registerIngestRoutes } from './http/ingest/ingest.routes.ts';
+import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { registerAuditRoutes } from './http/audit/audit.routes.ts';
 import { registerAuthRoutes } from './http/auth/auth.routes.ts';
 import { HttpMetrics } from './http/metrics.ts';
@@ -30,6 +38,7 @@ import { ShutdownRegistry } from './shutdown.ts';
 import { VERSION } from '../version.ts';
 
 export interface RunningServer {
+  services: { sessions: SessionsService; ingest: IngestService; secrets: SecretsService; settings: SettingsService; audit: AuditService };
   app: FastifyInstance;
   store: Store;
   bus: Bus;
@@ -50,6 +59,11 @@ export interface ServerOptions {
   listen?: boolean;
   /** Sign-in attempts per client address per minute (default 20). */
   loginAttemptsPerMinute?: number;
+  /** This node's id in the cluster (default host-pid-random). */
+  nodeId?: string;
+  /** A session whose component is silent this long is marked interrupted (default 60 s). */
+  heartbeatTimeoutMs?: number;
+  sweepIntervalMs?: number;
 }
 
 /** The composition root of `vigil server`: opens adapters, builds services and the HTTP edge. */
@@ -57,6 +71,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger({ level: config.logLevel, component: 'server' });
   const shutdown = new ShutdownRegistry();
+  const nodeRoles = opts.roles ?? SERVER_ROLES;
   try {
     const store = await openStore(config);
     shutdown.add('store', () => store.close());
@@ -71,6 +86,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
     const secrets = new SecretsService(store, clock, masterKey, validatePrivateKey);
     const settings = new SettingsService(store, clock, checkWritableDir);
+    const nodeId = opts.nodeId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const blobs = new SettingsBlobStores(store, () => settings.get());
+    const sessions = new SessionsService(store, clock, settings, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 60_000 });
+    const ingest = new IngestService(store, blobs, clock);
+    const reader = new RecordingReader(store, blobs);
 
     await roles.ensureBuiltins();
     const adminRole = await roles.byName('Administrator');
@@ -83,6 +103,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       secureCookies: config.secureCookies,
       trustProxy: config.trustProxy,
       metrics,
+      componentAuth: (token, sessionId) => sessions.checkUploadCredential(token, sessionId),
       routes: [
         (a) => registerSystemRoutes(a, { metrics, version: VERSION }),
         (a) => registerAuthRoutes(a, { auth, users, secureCookies: config.secureCookies, metrics, loginLimiter: new RateLimiter(opts.loginAttemptsPerMinute ?? 20, 60_000) }),
@@ -90,16 +111,25 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerAuditRoutes(a, { audit }),
         (a) => registerSecretsRoutes(a, { secrets, audit }),
         (a) => registerSettingsRoutes(a, { settings, audit }),
+        (a) => registerSessionsRoutes(a, { store, sessions, secrets, reader, audit, nodeId }),
+        (a) => registerIngestRoutes(a, { ingest, sessions, audit }),
       ],
     });
     shutdown.add('http', () => app.close());
+
+    if (nodeRoles.includes('worker')) {
+      const sweep = setInterval(() => {
+        sessions.sweepInterrupted().catch((err: unknown) => logger.error({ err }, 'interrupted-session sweep failed'));
+      }, opts.sweepIntervalMs ?? 10_000);
+      shutdown.add('interrupted-sweep', () => clearInterval(sweep));
+    }
 
     let url = '';
     if (opts.listen !== false) {
       url = await app.listen({ host: config.httpHost, port: config.httpPort });
     }
     return {
-      app, store, bus, logger, url, generatedAdminPassword, routes, shutdown,
+      app, store, bus, logger, url, services: { sessions, ingest, secrets, settings, audit }, generatedAdminPassword, routes, shutdown,
       close: () => shutdown.run((name, err) => logger.error({ err, step: name }, 'shutdown step failed')),
     };
   } catch (err) {

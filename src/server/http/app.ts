@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../adapters/log/logger.ts';
-import { ForbiddenError, NotFoundError } from '../../core/errors.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors.ts';
 import type { AuthService } from '../../core/identity/auth.service.ts';
 import { sendError } from './errors.ts';
 import { HttpMetrics } from './metrics.ts';
@@ -20,6 +20,8 @@ export interface AppOptions {
   /** Default JSON body limit; routes that take media raise their own. */
   bodyLimit?: number;
   metrics?: HttpMetrics;
+  /** Checks a recording component's upload credential for the session in the `:id` path parameter. */
+  componentAuth?: (token: string, sessionId: string) => Promise<boolean>;
   /** Registers the routes of each domain; the composition root decides which run on this node. */
   routes: Array<(app: FastifyInstance) => void>;
 }
@@ -58,6 +60,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     else if (cookieToken) req.principal = await opts.auth.authenticate(cookieToken, 'cookie');
     const access = req.routeOptions.config?.access;
     if (!access) return; // 404s fall through to the not-found handler
+    if (access === 'component') {
+      const sessionId = (req.params as { id?: string }).id ?? '';
+      if (!bearer || !opts.componentAuth || !(await opts.componentAuth(bearer.trim(), sessionId))) throw new UnauthorizedError('a valid upload credential for this session is required');
+      return;
+    }
     checkAccess(access, req.principal, req.params);
     if (req.principal?.via === 'cookie' && !SAFE_METHODS.has(req.method)) {
       const expected = req.cookies[CSRF_COOKIE];
