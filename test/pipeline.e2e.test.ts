@@ -5,7 +5,7 @@ import { split, testCast, testWebm } from './helpers/media.ts';
 import { ADMIN_PASSWORD, Api, STACKS, uniqueName, type TestServer } from './helpers/server.ts';
 
 async function putChunk(base: string, token: string, sessionId: string, seq: number, data: Buffer) {
-  const res = await fetch(`${base}/api/v1/ingest/sessions/${sessionId}/chunks/${seq}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: data });
+  const res = await fetch(`${base}/api/v1/ingest/sessions/${sessionId}/chunks/${seq}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) });
   return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 

@@ -189,6 +189,13 @@ export interface ActivityEventsTable {
   details: string | null;
 }
 
+export interface EventCursorsTable {
+  session_id: string;
+  source: string;
+  received: number;
+  max_seq: number;
+}
+
 export interface LeasesTable {
   name: string;
   holder: string;
@@ -203,6 +210,7 @@ export interface Database {
   blobs: BlobsTable;
   activity_events: ActivityEventsTable;
   leases: LeasesTable;
+  event_cursors: EventCursorsTable;
   users: UsersTable;
   roles: RolesTable;
   user_roles: UserRolesTable;

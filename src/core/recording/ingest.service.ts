@@ -56,6 +56,19 @@ export class IngestService {
       }
       for (let i = 0; i < fresh.length; i += 500) await tx.insertInto('activity_events').values(fresh.slice(i, i + 500)).execute();
       accepted = fresh.length;
+      if (fresh.length > 0) {
+        const maxSeq = Math.max(...fresh.map((e) => e.seq));
+        await tx
+          .insertInto('event_cursors')
+          .values({ session_id: sessionId, source, received: fresh.length, max_seq: maxSeq })
+          .onConflict((oc) =>
+            oc.columns(['session_id', 'source']).doUpdateSet((eb) => ({
+              received: eb('event_cursors.received', '+', fresh.length),
+              max_seq: sql<number>`CASE WHEN event_cursors.max_seq > ${maxSeq} THEN event_cursors.max_seq ELSE ${maxSeq} END`,
+            })),
+          )
+          .execute();
+      }
       const lastAt = Number(s.started_at) + Math.max(...events.map((e) => e.at));
       await tx.updateTable('sessions').set({ last_activity_at: lastAt }).where('id', '=', sessionId).where('last_activity_at', '<', lastAt).execute();
     });
@@ -64,14 +77,9 @@ export class IngestService {
   }
 
   private async eventGaps(sessionId: string, source: string): Promise<Pick<IngestAck, 'next' | 'missing'>> {
-    const agg = await this.store.db
-      .selectFrom('activity_events')
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('seq').as('max')])
-      .where('session_id', '=', sessionId)
-      .where('source', '=', source)
-      .executeTakeFirstOrThrow();
-    const n = Number(agg.n);
-    const max = agg.max === null ? -1 : Number(agg.max);
+    const cur = await this.store.db.selectFrom('event_cursors').select(['received', 'max_seq']).where('session_id', '=', sessionId).where('source', '=', source).executeTakeFirst();
+    const n = Number(cur?.received ?? 0);
+    const max = cur ? Number(cur.max_seq) : -1;
     if (n === max + 1) return { next: max + 1, missing: [] };
     const rows = await sql<{ seq: number; prev: number | null }>`
       SELECT seq, prev FROM (
@@ -130,6 +138,13 @@ export class IngestService {
   }
 
   private async chunkGaps(sessionId: string): Promise<Pick<IngestAck, 'next' | 'missing'>> {
+    const agg = await this.store.db
+      .selectFrom('recording_chunks')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('seq').as('max')])
+      .where('session_id', '=', sessionId)
+      .executeTakeFirstOrThrow();
+    const max = agg.max === null ? -1 : Number(agg.max);
+    if (Number(agg.n) === max + 1) return { next: max + 1, missing: [] };
     const rows = await this.store.db.selectFrom('recording_chunks').select('seq').where('session_id', '=', sessionId).orderBy('seq').execute();
     let prev: number | null = null;
     const marks: Array<{ seq: number; prev: number | null }> = [];

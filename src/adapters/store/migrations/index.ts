@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Dialect } from '../store.ts';
 import { platform } from './0001-platform.ts';
 import { recording } from './0002-recording.ts';
+import { ingestCursors } from './0003-ingest-cursors.ts';
 
 export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -9,6 +10,7 @@ export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<vo
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-platform': platform,
   '0002-recording': recording,
+  '0003-ingest-cursors': ingestCursors,
 };
 
 class InCodeProvider implements MigrationProvider {
