@@ -1,10 +1,13 @@
 import { parseArgs } from 'node:util';
+import { runAdminCommand } from './admin.command.ts';
 import { runServerCommand } from './server.command.ts';
 
 const USAGE = `usage: vigil <command> [options]
 
 commands:
   server [--roles api,ssh,worker]   run a server node (API, web console, SSH proxy, workers)
+  admin retention --now             apply the retention settings now (archive, delete) and report
+  admin verify <session-id>         recompute a recording's hash chain; exit 0 if intact, 1 if not
   help                              this text
 `;
 
@@ -15,6 +18,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { roles: { type: 'string' } }, strict: true });
       return runServerCommand({ roles: values.roles });
     }
+    case 'admin':
+      return runAdminCommand(rest);
     case undefined:
     case 'help':
     case '--help':

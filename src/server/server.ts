@@ -24,6 +24,7 @@ import { SettingsBlobStores } from '../adapters/blobs/blob-stores.ts';
 import { IngestService } from '../core/recording/ingest.service.ts';
 import { RecordingReader } from '../core/recording/recording-reader.ts';
 import { SessionsService } from '../core/sessions/sessions.service.ts';
+import { RetentionService } from '../core/recording/retention.ts';
 import { registerIngestRoutes } from './http/ingest/ingest.routes.ts';
 import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
 import os from 'node:os';
@@ -64,6 +65,7 @@ export interface ServerOptions {
   /** A session whose component is silent this long is marked interrupted (default 60 s). */
   heartbeatTimeoutMs?: number;
   sweepIntervalMs?: number;
+  retentionIntervalMs?: number;
 }
 
 /** The composition root of `vigil server`: opens adapters, builds services and the HTTP edge. */
@@ -91,6 +93,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const sessions = new SessionsService(store, clock, settings, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 60_000 });
     const ingest = new IngestService(store, blobs, clock);
     const reader = new RecordingReader(store, blobs);
+    // Every end (closed, terminated, interrupted) is audited with the chain head, which anchors the
+    // recording's hash chain outside the sessions table.
+    sessions.onEnded(async (s) => {
+      await audit.record({ actor: { id: null, name: 'system' }, action: 'session.end', target: { type: 'session', id: s.id }, details: { status: s.status, reason: s.end_reason, endedBy: s.ended_by, chunks: Number(s.chunk_count), integrity: s.chain_head } });
+    });
 
     await roles.ensureBuiltins();
     const adminRole = await roles.byName('Administrator');
@@ -122,6 +129,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         sessions.sweepInterrupted().catch((err: unknown) => logger.error({ err }, 'interrupted-session sweep failed'));
       }, opts.sweepIntervalMs ?? 10_000);
       shutdown.add('interrupted-sweep', () => clearInterval(sweep));
+      const retention = new RetentionService({ store, blobs, settings, clock, audit, nodeId, logger: logger.child({ component: 'retention' }) });
+      const retentionTimer = retention.start(opts.retentionIntervalMs ?? 3600_000);
+      shutdown.add('retention', () => retentionTimer.stop());
     }
 
     let url = '';

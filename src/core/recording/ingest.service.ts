@@ -92,6 +92,7 @@ export class IngestService {
   async chunk(sessionId: string, seq: number, data: Buffer): Promise<IngestAck & { head: string | null }> {
     const s = await this.session(sessionId);
     if (s.media === null) throw new ConflictError('this session records no media (recording is off for its secret or in the settings)');
+    if (s.storage === 'archive') throw new ConflictError('this recording has been moved to the archive and takes no more chunks');
     const digest = chunkDigest(data);
     const existing = await this.store.db.selectFrom('recording_chunks').select(['sha256']).where('session_id', '=', sessionId).where('seq', '=', seq).executeTakeFirst();
     let accepted = 0;

@@ -60,9 +60,8 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     access: 'component',
     params: sessionParams,
     body: closeBody,
-    handler: async ({ params, body, ip }) => {
+    handler: async ({ params, body }) => {
       const s = await deps.sessions.end(params.id, { status: body.status, reason: body.reason ?? null, endedBy: null });
-      await deps.audit.record({ actor: { id: s.user_id, name: s.username, ip }, action: 'session.end', target: { type: 'session', id: s.id }, details: { status: s.status, reason: s.end_reason, by: 'component' } });
       return { status: s.status };
     },
   });
