@@ -44,6 +44,10 @@ const MATRIX: Record<string, string> = {
   'PUT /api/v1/ingest/sessions/:id/chunks/:seq': 'component',
   'POST /api/v1/ingest/sessions/:id/heartbeat': 'component',
   'POST /api/v1/ingest/sessions/:id/close': 'component',
+  'GET /api/v1/ingest/sessions/:id/control': 'component',
+  'POST /api/v1/sessions/:id/message': 'session-monitoring.administer',
+  'POST /api/v1/sessions/:id/terminate': 'session-monitoring.administer',
+  'GET /api/v1/sessions/:id/live': 'session-monitoring.view',
 };
 
 const ROLE_PERMISSIONS: Record<string, string[]> = {

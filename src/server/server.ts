@@ -27,6 +27,8 @@ import { SessionsService } from '../core/sessions/sessions.service.ts';
 import { RetentionService } from '../core/recording/retention.ts';
 import { registerIngestRoutes } from './http/ingest/ingest.routes.ts';
 import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
+import { registerControlRoutes } from './http/sessions/control.routes.ts';
+import { SessionControl } from '../core/sessions/session-control.ts';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { registerAuditRoutes } from './http/audit/audit.routes.ts';
@@ -39,7 +41,7 @@ import { ShutdownRegistry } from './shutdown.ts';
 import { VERSION } from '../version.ts';
 
 export interface RunningServer {
-  services: { sessions: SessionsService; ingest: IngestService; secrets: SecretsService; settings: SettingsService; audit: AuditService };
+  services: { sessions: SessionsService; ingest: IngestService; secrets: SecretsService; settings: SettingsService; audit: AuditService; control: SessionControl };
   app: FastifyInstance;
   store: Store;
   bus: Bus;
@@ -93,6 +95,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const sessions = new SessionsService(store, clock, settings, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 60_000 });
     const ingest = new IngestService(store, blobs, clock);
     const reader = new RecordingReader(store, blobs);
+    const control = new SessionControl(store, bus, sessions, audit, clock);
     // Every end (closed, terminated, interrupted) is audited with the chain head, which anchors the
     // recording's hash chain outside the sessions table.
     sessions.onEnded(async (s) => {
@@ -120,6 +123,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerSettingsRoutes(a, { settings, audit }),
         (a) => registerSessionsRoutes(a, { store, sessions, secrets, reader, audit, nodeId }),
         (a) => registerIngestRoutes(a, { ingest, sessions, audit }),
+        (a) => registerControlRoutes(a, { store, sessions, control, audit }),
       ],
     });
     shutdown.add('http', () => app.close());
@@ -139,7 +143,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       url = await app.listen({ host: config.httpHost, port: config.httpPort });
     }
     return {
-      app, store, bus, logger, url, services: { sessions, ingest, secrets, settings, audit }, generatedAdminPassword, routes, shutdown,
+      app, store, bus, logger, url, services: { sessions, ingest, secrets, settings, audit, control }, generatedAdminPassword, routes, shutdown,
       close: () => shutdown.run((name, err) => logger.error({ err, step: name }, 'shutdown step failed')),
     };
   } catch (err) {

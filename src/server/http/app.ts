@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../adapters/log/logger.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors.ts';
@@ -42,6 +43,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     genReqId: () => crypto.randomUUID(),
   });
   await app.register(cookie);
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   const declared: Array<{ method: string; url: string; access: string }> = [];
   app.addHook('onRoute', (r) => {
