@@ -48,6 +48,9 @@ const MATRIX: Record<string, string> = {
   'POST /api/v1/sessions/:id/message': 'session-monitoring.administer',
   'POST /api/v1/sessions/:id/terminate': 'session-monitoring.administer',
   'GET /api/v1/sessions/:id/live': 'session-monitoring.view',
+  'GET /api/v1/sessions': 'authenticated',
+  'GET /api/v1/sessions/:id/activity': 'authenticated',
+  'GET /api/v1/sessions/:id/activity-map': 'authenticated',
 };
 
 const ROLE_PERMISSIONS: Record<string, string[]> = {

@@ -85,6 +85,15 @@ for (const stack of STACKS) {
       const bad = await fetch(`${t.base}/api/v1/sessions/${session.id}/recording?format=cast`, { headers: { authorization: `Bearer ${admin.token}`, range: 'bytes=999999-' } });
       assert.equal(bad.status, 416);
 
+      const found = await admin.get(`/api/v1/sessions?q=${encodeURIComponent('RM -RF /var')}&in=proxy-keystrokes`);
+      const item = found.body.items.find((i: { id: string }) => i.id === session.id);
+      assert.ok(item, 'found by a keystroke substring, case-insensitively');
+      assert.ok(item.hits.some((h: { at: number; snippet: string }) => h.at === 5000 && h.snippet.includes('rm -rf /var')));
+      const passwd = await admin.get('/api/v1/sessions?q=passwd&in=proxy-keystrokes');
+      assert.ok(passwd.body.items.find((i: { id: string; hits: Array<{ at: number }> }) => i.id === session.id)?.hits.some((h) => h.at === 7000));
+      const notInOutput = await admin.get(`/api/v1/sessions?q=${encodeURIComponent('rm -rf /var')}&in=output`);
+      assert.equal(notInOutput.body.items.some((i: { id: string }) => i.id === session.id), false, 'in= selects the data searched');
+
       const view = await admin.get(`/api/v1/sessions/${session.id}`);
       assert.equal(view.body.status, 'ended');
       assert.equal(view.body.recording.chunks, 3);
@@ -126,6 +135,26 @@ for (const stack of STACKS) {
       const res = await fetch(`${t.base}/api/v1/sessions/${sessionId}/recording?format=webm`, { headers: { authorization: `Bearer ${admin.token}` } });
       assert.equal(res.headers.get('content-type'), 'video/webm');
       assert.ok(Buffer.from(await res.arrayBuffer()).equals(webm));
+
+      const launcherApi = new Api(t.base, token);
+      const ev = await launcherApi.post(`/api/v1/ingest/sessions/${sessionId}/events`, {
+        source: 'launcher',
+        events: [
+          { seq: 0, at: 1000, type: 'screen-change', text: '', details: { magnitude: 0.4 } },
+          { seq: 1, at: 2000, type: 'window', text: 'Quarterly-Payroll.xlsx - Excel', details: { app: 'EXCEL.EXE', pid: 4242 } },
+          { seq: 2, at: 4000, type: 'output', text: 'Payroll export finished: 1204 rows' },
+        ],
+      });
+      assert.equal(ev.body.next, 3);
+      const apps = await admin.get('/api/v1/sessions?q=payroll.xlsx&in=applications');
+      assert.deepEqual(apps.body.items.find((i: { id: string }) => i.id === sessionId)?.hits.map((h: { at: number }) => h.at), [2000]);
+      const out = await admin.get(`/api/v1/sessions?q=${encodeURIComponent('export finished')}&in=output`);
+      assert.deepEqual(out.body.items.find((i: { id: string }) => i.id === sessionId)?.hits.map((h: { at: number }) => h.at), [4000]);
+      const grid = await admin.get(`/api/v1/sessions/${sessionId}/activity?type=window`);
+      assert.equal(grid.body.items.length, 1);
+      const map = await admin.get(`/api/v1/sessions/${sessionId}/activity-map?buckets=10`);
+      assert.equal(map.status, 200);
+      assert.equal(map.body.series.windows.reduce((a: number, b: number) => a + b, 0), 1);
     });
 
     it('refuses bad ingest input with a 4xx naming the problem', async () => {
