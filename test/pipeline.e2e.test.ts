@@ -90,7 +90,7 @@ for (const stack of STACKS) {
       assert.ok(item, 'found by a keystroke substring, case-insensitively');
       assert.ok(item.hits.some((h: { at: number; snippet: string }) => h.at === 5000 && h.snippet.includes('rm -rf /var')));
       const passwd = await admin.get('/api/v1/sessions?q=passwd&in=proxy-keystrokes');
-      assert.ok(passwd.body.items.find((i: { id: string; hits: Array<{ at: number }> }) => i.id === session.id)?.hits.some((h) => h.at === 7000));
+      assert.ok(passwd.body.items.find((i: { id: string; hits: Array<{ at: number }> }) => i.id === session.id)?.hits.some((h: { at: number }) => h.at === 7000));
       const notInOutput = await admin.get(`/api/v1/sessions?q=${encodeURIComponent('rm -rf /var')}&in=output`);
       assert.equal(notInOutput.body.items.some((i: { id: string }) => i.id === session.id), false, 'in= selects the data searched');
 

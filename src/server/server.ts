@@ -29,6 +29,7 @@ import { registerIngestRoutes } from './http/ingest/ingest.routes.ts';
 import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
 import { registerControlRoutes } from './http/sessions/control.routes.ts';
 import { registerSearchRoutes } from './http/sessions/search.routes.ts';
+import { registerWebRoutes, WEB_DIST_DIR } from './http/web/web.routes.ts';
 import { SessionSearch } from '../core/search/session-search.ts';
 import { ActivityService } from '../core/search/activity.ts';
 import { SessionControl } from '../core/sessions/session-control.ts';
@@ -127,6 +128,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerSessionsRoutes(a, { store, sessions, secrets, reader, audit, nodeId }),
         (a) => registerIngestRoutes(a, { ingest, sessions, audit }),
         (a) => registerControlRoutes(a, { store, sessions, control, audit }),
+        (a) => registerWebRoutes(a, { distDir: WEB_DIST_DIR }),
         (a) => registerSearchRoutes(a, { store, search: new SessionSearch(store), activity: new ActivityService(store, clock) }),
       ],
     });
