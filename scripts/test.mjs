@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 // Debian packages the suite drives for real (checked with dpkg, installed when missing).
-const PACKAGES = ['postgresql', 'rabbitmq-server', 'ffmpeg', 'chromium'];
+const PACKAGES = ['postgresql', 'rabbitmq-server', 'ffmpeg', 'chromium', 'openssh-server', 'openssh-client', 'sshpass'];
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const log = (msg) => process.stderr.write(`[npm test] ${msg}\n`);

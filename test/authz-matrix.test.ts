@@ -10,6 +10,7 @@ import { ADMIN_PASSWORD, Api, startTestServer, uniqueName, type TestServer } fro
 const MATRIX: Record<string, string> = {
   'GET /api/v1/health': 'public',
   'GET /*': 'public',
+  'GET /api/v1/ssh-proxy/host-key': 'authenticated',
   'GET /api/v1/version': 'public',
   'GET /metrics': 'settings.administer',
   'POST /api/v1/auth/login': 'public',

@@ -29,6 +29,7 @@ export async function runServerCommand(args: { roles: string | undefined }): Pro
   if (server.generatedAdminPassword) {
     process.stdout.write(`\nVigil created the user "admin" with this password (shown once; change it after signing in):\n\n    ${server.generatedAdminPassword}\n\n`);
   }
+  if (server.sshPort !== undefined) process.stdout.write(`SSH proxy on port ${server.sshPort}, host key ${server.sshHostKeyFingerprint}\n`);
   process.stdout.write(`Vigil is listening on ${server.url} (data in ${config.dataDir}, ${config.databaseUrl ? 'PostgreSQL' : 'SQLite'}, ${config.busUrl ? 'RabbitMQ' : 'in-memory'} bus)\n`);
   let stopping = false;
   const stop = (signal: string) => {

@@ -30,6 +30,9 @@ import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
 import { registerControlRoutes } from './http/sessions/control.routes.ts';
 import { registerSearchRoutes } from './http/sessions/search.routes.ts';
 import { registerWebRoutes, WEB_DIST_DIR } from './http/web/web.routes.ts';
+import { registerSshRoutes } from './http/ssh/ssh.routes.ts';
+import { SshProxy } from '../ssh-proxy/ssh-proxy.ts';
+import { loadOrCreateHostKey } from '../ssh-proxy/host-key.ts';
 import { SessionSearch } from '../core/search/session-search.ts';
 import { ActivityService } from '../core/search/activity.ts';
 import { SessionControl } from '../core/sessions/session-control.ts';
@@ -51,6 +54,9 @@ export interface RunningServer {
   bus: Bus;
   logger: Logger;
   url: string;
+  /** The SSH proxy's port when this node runs the `ssh` role and listens. */
+  sshPort: number | undefined;
+  sshHostKeyFingerprint: string;
   /** Set when the bootstrap admin's password was generated (printed once by the CLI). */
   generatedAdminPassword: string | undefined;
   routes: Array<{ method: string; url: string; access: string }>;
@@ -100,6 +106,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const ingest = new IngestService(store, blobs, clock);
     const reader = new RecordingReader(store, blobs);
     const control = new SessionControl(store, bus, sessions, audit, clock);
+    const sshProxy = nodeRoles.includes('ssh')
+      ? new SshProxy({ auth, users, sshKeys, secrets, sessions, ingest, audit, bus, settings, logger: logger.child({ component: 'ssh-proxy' }), clock, nodeId, dataDir: config.dataDir })
+      : undefined;
+    const proxyHostKey = loadOrCreateHostKey(config.dataDir);
     // Every end (closed, terminated, interrupted) is audited with the chain head, which anchors the
     // recording's hash chain outside the sessions table.
     sessions.onEnded(async (s) => {
@@ -129,10 +139,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerIngestRoutes(a, { ingest, sessions, audit }),
         (a) => registerControlRoutes(a, { store, sessions, control, audit }),
         (a) => registerWebRoutes(a, { distDir: WEB_DIST_DIR }),
+        (a) => registerSshRoutes(a, { hostKey: proxyHostKey, port: config.sshPort }),
         (a) => registerSearchRoutes(a, { store, search: new SessionSearch(store), activity: new ActivityService(store, clock) }),
       ],
     });
     shutdown.add('http', () => app.close());
+    // Registered after http, so it closes first: sessions end and recordings are stored before
+    // HTTP, the bus and the store go away.
+    if (sshProxy) shutdown.add('ssh-proxy', () => sshProxy.close());
 
     if (nodeRoles.includes('worker')) {
       const sweep = setInterval(() => {
@@ -145,11 +159,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
 
     let url = '';
+    let sshPort: number | undefined;
     if (opts.listen !== false) {
       url = await app.listen({ host: config.httpHost, port: config.httpPort });
+      if (sshProxy) sshPort = await sshProxy.listen(config.sshPort, config.httpHost);
     }
     return {
-      app, store, bus, logger, url, services: { sessions, ingest, secrets, settings, audit, control }, generatedAdminPassword, routes, shutdown,
+      app, store, bus, logger, url, sshPort, sshHostKeyFingerprint: proxyHostKey.fingerprint, services: { sessions, ingest, secrets, settings, audit, control }, generatedAdminPassword, routes, shutdown,
       close: () => shutdown.run((name, err) => logger.error({ err, step: name }, 'shutdown step failed')),
     };
   } catch (err) {
