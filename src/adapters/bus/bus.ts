@@ -45,3 +45,20 @@ export interface Bus {
   takeDeadLetters(queue: string, max?: number): Promise<DeadLetter[]>;
   close(): Promise<void>;
 }
+
+/** Fills the defaults of ConsumeOptions and refuses nonsense, the same way for every adapter. */
+export function resolveConsumeOptions(opts: ConsumeOptions): Required<ConsumeOptions> {
+  const resolved = {
+    concurrency: opts.concurrency,
+    maxAttempts: opts.maxAttempts ?? 5,
+    retryDelayMs: opts.retryDelayMs ?? 1000,
+  };
+  if (!Number.isInteger(resolved.concurrency) || resolved.concurrency < 1) {
+    throw new RangeError(`bus: concurrency must be a positive integer, got ${resolved.concurrency}`);
+  }
+  if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) {
+    throw new RangeError(`bus: maxAttempts must be a positive integer, got ${resolved.maxAttempts}`);
+  }
+  if (!(resolved.retryDelayMs >= 0)) throw new RangeError(`bus: retryDelayMs must be >= 0, got ${resolved.retryDelayMs}`);
+  return resolved;
+}

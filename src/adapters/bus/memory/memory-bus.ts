@@ -1,4 +1,4 @@
-import type { Bus, ConsumeOptions, DeadLetter, JobMeta, Json, Subscription } from '../bus.ts';
+import { resolveConsumeOptions, type Bus, type ConsumeOptions, type DeadLetter, type JobMeta, type Json, type Subscription } from '../bus.ts';
 import { compileTopicPattern, type TopicMatcher } from '../topic-pattern.ts';
 
 /** The part of a logger the memory bus calls (pino fits). */
@@ -259,21 +259,6 @@ export class MemoryBus implements Bus {
   }
 }
 
-function resolveConsumeOptions(opts: ConsumeOptions): Required<ConsumeOptions> {
-  const resolved = {
-    concurrency: opts.concurrency,
-    maxAttempts: opts.maxAttempts ?? 5,
-    retryDelayMs: opts.retryDelayMs ?? 1000,
-  };
-  if (!Number.isInteger(resolved.concurrency) || resolved.concurrency < 1) {
-    throw new RangeError(`bus: concurrency must be a positive integer, got ${resolved.concurrency}`);
-  }
-  if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) {
-    throw new RangeError(`bus: maxAttempts must be a positive integer, got ${resolved.maxAttempts}`);
-  }
-  if (!(resolved.retryDelayMs >= 0)) throw new RangeError(`bus: retryDelayMs must be >= 0, got ${resolved.retryDelayMs}`);
-  return resolved;
-}
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { GetMessage } from 'amqplib';
-import type { Bus, ConsumeOptions, DeadLetter, JobMeta, Json, Subscription } from '../bus.ts';
+import { resolveConsumeOptions, type Bus, type ConsumeOptions, type DeadLetter, type JobMeta, type Json, type Subscription } from '../bus.ts';
 import { RabbitMqConnection, type Link, type RabbitMqLogger } from './rabbitmq-connection.ts';
 import { RabbitMqConsumer } from './rabbitmq-consumer.ts';
 import { RabbitMqSubscription, type Attachment } from './rabbitmq-subscription.ts';
@@ -200,18 +200,3 @@ function safeDecode(msg: GetMessage): Json {
   }
 }
 
-function resolveConsumeOptions(opts: ConsumeOptions): Required<ConsumeOptions> {
-  const resolved = {
-    concurrency: opts.concurrency,
-    maxAttempts: opts.maxAttempts ?? 5,
-    retryDelayMs: opts.retryDelayMs ?? 1000,
-  };
-  if (!Number.isInteger(resolved.concurrency) || resolved.concurrency < 1) {
-    throw new RangeError(`bus: concurrency must be a positive integer, got ${resolved.concurrency}`);
-  }
-  if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) {
-    throw new RangeError(`bus: maxAttempts must be a positive integer, got ${resolved.maxAttempts}`);
-  }
-  if (!(resolved.retryDelayMs >= 0)) throw new RangeError(`bus: retryDelayMs must be >= 0, got ${resolved.retryDelayMs}`);
-  return resolved;
-}
