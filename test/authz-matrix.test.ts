@@ -51,6 +51,7 @@ const MATRIX: Record<string, string> = {
   'POST /api/v1/sessions/:id/terminate': 'session-monitoring.administer',
   'GET /api/v1/sessions/:id/live': 'session-monitoring.view',
   'GET /api/v1/sessions': 'authenticated',
+  'POST /api/v1/sessions/:id/processing': 'session-recording.view',
   'GET /api/v1/sessions/:id/activity': 'authenticated',
   'GET /api/v1/sessions/:id/activity-map': 'authenticated',
 };

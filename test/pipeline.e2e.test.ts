@@ -1,12 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chainOver, chunkDigest } from '../src/core/recording/hash-chain.ts';
-import { split, testCast, testWebm } from './helpers/media.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ffprobeCodec, ffprobeDuration, split, testCast, testWebm } from './helpers/media.ts';
+import { tempDir } from './helpers/stores.ts';
 import { ADMIN_PASSWORD, Api, STACKS, uniqueName, type TestServer } from './helpers/server.ts';
 
 async function putChunk(base: string, token: string, sessionId: string, seq: number, data: Buffer) {
   const res = await fetch(`${base}/api/v1/ingest/sessions/${sessionId}/chunks/${seq}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) });
   return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 for (const stack of STACKS) {
@@ -155,6 +168,36 @@ for (const stack of STACKS) {
       const map = await admin.get(`/api/v1/sessions/${sessionId}/activity-map?buckets=10`);
       assert.equal(map.status, 200);
       assert.equal(map.body.series.windows.reduce((a: number, b: number) => a + b, 0), 1);
+
+      // At the end the WebM is remuxed into a seekable file; on request it is converted to H.264 MP4.
+      assert.equal((await new Api(t.base, token).post(`/api/v1/ingest/sessions/${sessionId}/close`, {})).body.status, 'ended');
+      const finalised = await waitFor(async () => {
+        const row = await t.server.store.db.selectFrom('recording_files').select('format').where('session_id', '=', sessionId).where('format', '=', 'webm').executeTakeFirst();
+        return row ? true : undefined;
+      });
+      assert.ok(finalised);
+      const dir = tempDir();
+      try {
+        const webmFile = path.join(dir.dir, 'final.webm');
+        fs.writeFileSync(webmFile, Buffer.from(await (await fetch(`${t.base}/api/v1/sessions/${sessionId}/recording?format=webm`, { headers: { authorization: `Bearer ${admin.token}` } })).arrayBuffer()));
+        const webmSeconds = await ffprobeDuration(webmFile);
+        assert.ok(Math.abs(webmSeconds - 6) <= 1, `finalised WebM lasts ${webmSeconds} s`);
+        assert.equal((await admin.get(`/api/v1/sessions/${sessionId}/recording?format=mp4`)).status, 409);
+        const requested = await admin.post(`/api/v1/sessions/${sessionId}/processing`);
+        assert.equal(requested.status, 202, JSON.stringify(requested.body));
+        const done = await waitFor(async () => {
+          const v = await admin.get(`/api/v1/sessions/${sessionId}`);
+          if (v.body.recording.processing.state === 'failed') throw new Error(v.body.recording.processing.error);
+          return v.body.recording.mp4 ? v.body : undefined;
+        }, 60_000);
+        assert.equal(done.recording.processing.state, 'done');
+        const mp4File = path.join(dir.dir, 'out.mp4');
+        fs.writeFileSync(mp4File, Buffer.from(await (await fetch(`${t.base}/api/v1/sessions/${sessionId}/recording?format=mp4`, { headers: { authorization: `Bearer ${admin.token}` } })).arrayBuffer()));
+        assert.equal(await ffprobeCodec(mp4File), 'h264');
+        assert.ok(Math.abs((await ffprobeDuration(mp4File)) - webmSeconds) <= 1);
+      } finally {
+        dir.remove();
+      }
     });
 
     it('refuses bad ingest input with a 4xx naming the problem', async () => {

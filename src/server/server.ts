@@ -32,6 +32,10 @@ import { registerSearchRoutes } from './http/sessions/search.routes.ts';
 import { registerWebRoutes, WEB_DIST_DIR } from './http/web/web.routes.ts';
 import { registerSshRoutes } from './http/ssh/ssh.routes.ts';
 import { SshProxy } from '../ssh-proxy/ssh-proxy.ts';
+import { FfmpegTranscoder } from '../adapters/media/ffmpeg-transcoder.ts';
+import { VideoProcessing } from '../core/recording/video-processing.ts';
+import { registerProcessingRoutes } from './http/sessions/processing.routes.ts';
+import path from 'node:path';
 import { loadOrCreateHostKey } from '../ssh-proxy/host-key.ts';
 import { SessionSearch } from '../core/search/session-search.ts';
 import { ActivityService } from '../core/search/activity.ts';
@@ -106,6 +110,15 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const ingest = new IngestService(store, blobs, clock);
     const reader = new RecordingReader(store, blobs);
     const control = new SessionControl(store, bus, sessions, audit, clock);
+    const transcoder = await FfmpegTranscoder.create(config.ffmpeg);
+    shutdown.add('ffmpeg', () => transcoder.close());
+    const processing = new VideoProcessing({ store, blobs, bus, transcoder, settings, clock, tmpDir: path.join(config.dataDir, 'tmp', 'video'), logger: logger.child({ component: 'video' }) });
+    // Desktop recordings are remuxed into a seekable WebM when their session ends for any reason;
+    // a failure shows on the session (processing state) and never blocks the end itself.
+    sessions.onEnded(async (s) => {
+      if (s.media !== 'webm' || s.chunk_count === 0) return;
+      processing.finalize(s.id).catch((err: unknown) => logger.warn({ err, session: s.id }, 'finalising the desktop recording failed'));
+    });
     const sshProxy = nodeRoles.includes('ssh')
       ? new SshProxy({ auth, users, sshKeys, secrets, sessions, ingest, audit, bus, settings, logger: logger.child({ component: 'ssh-proxy' }), clock, nodeId, dataDir: config.dataDir })
       : undefined;
@@ -138,6 +151,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerSessionsRoutes(a, { store, sessions, secrets, reader, audit, nodeId }),
         (a) => registerIngestRoutes(a, { ingest, sessions, audit }),
         (a) => registerControlRoutes(a, { store, sessions, control, audit }),
+        (a) => registerProcessingRoutes(a, { store, processing, audit }),
         (a) => registerWebRoutes(a, { distDir: WEB_DIST_DIR }),
         (a) => registerSshRoutes(a, { hostKey: proxyHostKey, port: config.sshPort }),
         (a) => registerSearchRoutes(a, { store, search: new SessionSearch(store), activity: new ActivityService(store, clock) }),
@@ -153,6 +167,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         sessions.sweepInterrupted().catch((err: unknown) => logger.error({ err }, 'interrupted-session sweep failed'));
       }, opts.sweepIntervalMs ?? 10_000);
       shutdown.add('interrupted-sweep', () => clearInterval(sweep));
+      const videoWorker = await processing.startWorker();
+      shutdown.add('video-worker', () => videoWorker.unsubscribe());
       const retention = new RetentionService({ store, blobs, settings, clock, audit, nodeId, logger: logger.child({ component: 'retention' }) });
       const retentionTimer = retention.start(opts.retentionIntervalMs ?? 3600_000);
       shutdown.add('retention', () => retentionTimer.stop());

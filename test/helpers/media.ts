@@ -14,6 +14,11 @@ export async function ffprobeDuration(file: string): Promise<number> {
   return Number(stdout.trim());
 }
 
+export async function ffprobeCodec(file: string): Promise<string> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file]);
+  return stdout.trim();
+}
+
 /** Splits bytes into n pieces at arbitrary boundaries. */
 export function split(data: Buffer, n: number): Buffer[] {
   const size = Math.ceil(data.length / n);
