@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Store } from '../src/adapters/store/store.ts';
+import { sql, type RawBuilder } from 'kysely';
 import { newId } from '../src/core/ids.ts';
 import { ActivityService, type ActivityItem, type KeystrokeSegmentItem } from '../src/core/search/activity.ts';
+import { metadataIndexed, sessionWhere, trigramDriver } from '../src/core/search/search-sql.ts';
 import { SessionSearch, type SearchQuery, type SessionSearchPage } from '../src/core/search/session-search.ts';
 import type { SessionScope } from '../src/core/sessions/session-access.ts';
 import type { SearchSource } from '../src/protocol/sessions.ts';
@@ -13,6 +15,8 @@ const HOUR = 3_600_000;
 const ALL: SessionScope = { all: true };
 const SECRET_A = newId();
 const SECRET_B = newId();
+/** A session the index-maintenance test adds and removes again; one id for both dialects. */
+const EXTRA = newId();
 
 type Ev = { at: number; type: string; text: string; source?: string; details?: Record<string, unknown> };
 interface SeedSession {
@@ -341,6 +345,115 @@ for (const fx of storeFixtures()) {
       });
     });
 
+    describe('search indexes (migration 0004) and the paths that use them', () => {
+      it('answers metadata queries alike through the metadata index and, past its cap, the scan', async () => {
+        const tiny = new SessionSearch(store, { indexCap: 3 });
+        for (const [q, inList] of [['example', ['metadata']], ['example', undefined], ['db-prod', ['metadata']], ['10.0.0.', ['metadata']], ['carol', undefined]] as const) {
+          const query = { q, ...(inList ? { in: [...inList] } : {}) };
+          const exact = keys(await run(query));
+          assert.deepEqual(keys(await run(query, ALL, tiny)), exact, q);
+          assert.ok(exact.length > 0, q);
+        }
+        assert.equal(keys(await run({ q: 'example', in: ['metadata'] })).length, SESSIONS.length - 1);
+      });
+
+      it('keeps the metadata index in step with inserts, updates and deletes, folding ASCII case only', async () => {
+        const id = EXTRA;
+        const found = async (q: string) => (await run({ q, in: ['metadata'] })).items.filter((i) => i.id === id).length;
+        await store.db.insertInto('sessions').values({
+          id, kind: 'ssh', status: 'ended', user_id: null, username: 'Émile.Zola', secret_id: null, secret_name: null,
+          target_host: 'Ünïcode.example.org', target_user: 'root', client_address: null, component: 'ssh-proxy', node_id: null,
+          started_at: T0 - 100 * 86_400_000, ended_at: T0 - 100 * 86_400_000 + 1000, last_activity_at: 0, last_heartbeat_at: 0, end_reason: null, ended_by: null,
+          record_video: 1, record_keystrokes: 1, media: null, recording_state: 'complete', storage: 'database', chunk_count: 0, bytes: 0, chain_head: null,
+          duration_ms: 1000, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
+        }).execute();
+        try {
+          assert.equal(await found('Émile.Z'), 1);
+          assert.equal(await found('ÉMILE.zola'), 1);
+          // Like the scan predicate on both dialects: letters outside ASCII match case-sensitively.
+          assert.equal(await found('émile'), 0);
+          assert.equal(await found('ÜNÏcode'), 0);
+          assert.equal(await found('Ünïcode.EXAMPLE'), 1);
+          await store.db.updateTable('sessions').set({ username: 'gustave.flaubert' }).where('id', '=', id).execute();
+          assert.equal(await found('flaubert'), 1);
+          assert.equal(await found('zola'), 0);
+          assert.equal(await found('cOde.exa'), 1);
+        } finally {
+          await store.db.deleteFrom('sessions').where('id', '=', id).execute();
+        }
+        assert.equal(await found('flaubert'), 0);
+        if (store.dialect === 'sqlite') {
+          const left = await sql<{ n: number }>`SELECT count(*) AS n FROM session_search WHERE session_id = ${id}`.execute(store.db);
+          assert.equal(left.rows[0]!.n, 0);
+        }
+      });
+
+      it('drives the PostgreSQL trigram index with a looser pattern and re-checks every candidate', async () => {
+        assert.deepEqual(await find('build-3'), []);
+        assert.deepEqual(await find('d 3 finished: needle'), ['f3']);
+        assert.deepEqual(await find('d: NEEDLE-od'), fillers((i) => i % 2 === 1));
+        assert.deepEqual(await find('needle-even finished'), []);
+        // The cap counts events that truly match, not the looser pattern's candidates: 13 of 25 here.
+        const tiny = new SessionSearch(store, { indexCap: 2 });
+        assert.deepEqual(keys(await run({ q: 'hed: needle-' }, ALL, tiny)).slice(0, 4), fillers().slice(0, 4));
+        assert.deepEqual(keys(await run({ q: 'ed: needle-even', in: ['output'] }, ALL, new SessionSearch(store, { indexCap: 13 }))), fillers((i) => i % 2 === 0));
+      });
+
+      it('gives the same pages whichever order PostgreSQL asks the index and walks', async () => {
+        // probeBudget 8 reaches 3 `needle-` fillers: 3/8 of 30 sessions ≈ 11 matching, over twice
+        // indexCap 5, so PostgreSQL walks on before it asks the index.
+        const pages = async (s: SessionSearch, query: Partial<SearchQuery>) => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          let partial = false;
+          do {
+            const page = await run({ ...query, ...(cursor ? { cursor } : {}) }, ALL, s);
+            if (page.items.length < (query.limit ?? 50) && page.nextCursor) partial = true;
+            seen.push(...keys(page).map(String));
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          return { seen, partial };
+        };
+        const walked = await pages(new SessionSearch(store, { indexCap: 5, walkBudget: 10, probeBudget: 8 }), { q: 'needle-', limit: 30 });
+        assert.deepEqual(walked, { seen: fillers(), partial: true });
+        // A probe as large as the walk budget leaves nothing more to walk.
+        assert.deepEqual((await pages(new SessionSearch(store, { indexCap: 5, walkBudget: 8, probeBudget: 8 }), { q: 'needle-', limit: 30 })).seen, fillers());
+        // filler1's sessions all match `filler1` (metadata, no event): 3 of 3 probed ≈ 30 sessions,
+        // so PostgreSQL walks first; the page stays partial and the index (0 events, metadata past
+        // its cap of 5) then answers it exactly, like SQLite's index does straight away.
+        const exact = await pages(new SessionSearch(store, { indexCap: 5, walkBudget: 6, probeBudget: 8, filteredProbeBudget: 3 }), { q: 'filler1', user: 'FILLER1', limit: 7 });
+        assert.deepEqual(exact, { seen: fillers((i) => i % 3 === 1), partial: false });
+        const paged = await pages(new SessionSearch(store, { indexCap: 3, walkBudget: 6, probeBudget: 8, filteredProbeBudget: 3 }), { q: 'needle-o', user: 'FILLER1', limit: 2 });
+        assert.deepEqual(paged.seen, fillers((i) => i % 3 === 1 && i % 2 === 1));
+      });
+
+      it('uses the indexes for metadata and for the user, secret, host, kind and status filters', async () => {
+        const plan = async (query: RawBuilder<unknown>): Promise<string> => {
+          if (store.dialect === 'sqlite') {
+            const r = await sql<{ detail: string }>`EXPLAIN QUERY PLAN ${query}`.execute(store.db);
+            return r.rows.map((x) => x.detail).join('\n');
+          }
+          // The tables are tiny here, so keep the planner off sequential scans to see which index it can use.
+          return store.db.connection().execute(async (c) => {
+            await sql`SET enable_seqscan = off`.execute(c);
+            try {
+              const r = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${query}`.execute(c);
+              return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+            } finally {
+              await sql`RESET enable_seqscan`.execute(c);
+            }
+          });
+        };
+        const list = (f: Parameters<typeof sessionWhere>[1]) => sql`SELECT s.* FROM sessions s WHERE ${sessionWhere(ALL, f, null)} ORDER BY s.started_at DESC, s.id DESC LIMIT 51`;
+        assert.match(await plan(metadataIndexed(store.dialect, 'carol', 501)), store.dialect === 'sqlite' ? /session_search_fts/ : /sessions_search_meta_trgm/);
+        assert.match(await plan(list({ user: 'Alice' })), /sessions_search_user/);
+        assert.match(await plan(list({ secret: 'db-prod' })), /sessions_search_secret/);
+        assert.match(await plan(list({ host: 'db1.example.com' })), /sessions_search_host/);
+        assert.match(await plan(list({ kind: 'desktop' })), /sessions_search_kind/);
+        assert.match(await plan(list({ status: 'active' })), /sessions_search_status/);
+      });
+    });
+
     describe('activity grid', () => {
       const gridPage = (opts: { q?: string; type?: Array<'keystrokes' | 'output' | 'command' | 'process-start'>; cursor?: string; limit?: number }) =>
         activity.grid(ids.get('grid')!, { limit: 50, ...opts }).then((p) => record(`grid ${JSON.stringify(opts)}`, p));
@@ -442,6 +555,24 @@ for (const fx of storeFixtures()) {
     });
   });
 }
+
+describe('trigramDriver', () => {
+  it('keeps the runs of 3+ letters or digits, unanchored, when they hold at least 2 trigrams', () => {
+    assert.equal(trigramDriver('OPS-65155'), '%OPS%65155%');
+    assert.equal(trigramDriver('/etc/shadow'), '%etc%shadow%');
+    assert.equal(trigramDriver('build-08ff'), '%build%08ff%');
+    assert.equal(trigramDriver('regedit'), '%regedit%');
+    assert.equal(trigramDriver('rm -rf /var/lib'), '%var%lib%');
+    assert.equal(trigramDriver('Ünïcode'), '%code%');
+  });
+
+  it('falls back to the literal pattern, escaped, when the runs select too little', () => {
+    assert.equal(trigramDriver('ls -la /etc'), '%ls -la /etc%');
+    assert.equal(trigramDriver('cd /etc'), '%cd /etc%');
+    assert.equal(trigramDriver('50%_x'), '%50\\%\\_x%');
+    assert.equal(trigramDriver('Ünïc'), '%Ünïc%');
+  });
+});
 
 describe('both dialects', () => {
   it('give the same answer to every query above', () => {

@@ -5,7 +5,7 @@ import type { SessionScope } from '../sessions/session-access.ts';
 import { toSessionView, type SessionRow } from '../sessions/session-view.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
-  eventInSources, eventSources, foldC, ftsPhrase, idIn, likeContains, METADATA_FIELDS, metadataMatch, scanMatch, sessionWhere, sourceSql,
+  eventInSources, eventSources, foldC, ftsPhrase, idIn, keyAtOrAfter, METADATA_FIELDS, metadataIndexed, metadataMatch, scanMatch, sessionWhere, sourceSql, trigramDriver,
   type EventSources, type SessionFilters, type SessionKey,
 } from './search-sql.ts';
 import { snippet } from './snippet.ts';
@@ -31,13 +31,22 @@ export interface SearchTuning {
   indexCap: number;
   /** Sessions one request may scan for a common or 1–2 character term before it returns a partial page. */
   walkBudget: number;
-  /** PostgreSQL only: sessions scanned before asking the trigram index (cheap for common terms). */
+  /**
+   * PostgreSQL only: sessions scanned before asking the trigram index, to recognise a common term
+   * cheaply. The unfiltered first page probes more: its newest sessions are often still recording
+   * (few or no events yet) and are cheap to scan, being recent. A filtered list or a later page
+   * reaches older sessions, each costlier to scan, and probes `filteredProbeBudget` (at most
+   * probeBudget).
+   */
   probeBudget: number;
+  filteredProbeBudget: number;
 }
 
-export const DEFAULT_TUNING: SearchTuning = { indexCap: 500, walkBudget: 1000, probeBudget: 300 };
+export const DEFAULT_TUNING: SearchTuning = { indexCap: 500, walkBudget: 1000, probeBudget: 300, filteredProbeBudget: 100 };
 export const MAX_HITS = 5;
 const MIN_INDEXED_CHARS = 3;
+/** Filters that make a list start below the newest sessions (see filteredProbeBudget). */
+const FILTER_KEYS = ['user', 'secret', 'host', 'kind', 'status', 'from', 'to'] as const satisfies ReadonlyArray<keyof SessionFilters>;
 
 interface Page {
   rows: SessionRow[];
@@ -54,16 +63,22 @@ type MatchRow = { id: number; session_id: string; type: string; source: string; 
  *
  * How a text query runs, so its cost stays bounded on 100k sessions / 20M events:
  * 1. Index: the first indexCap+1 events containing the term are read from the trigram index
- *    (SQLite FTS5 phrase, PostgreSQL pg_trgm ILIKE). Fewer than that means the index returned
- *    every match: the page is the newest matching sessions, computed exactly.
+ *    (SQLite FTS5 phrase, PostgreSQL pg_trgm ILIKE on a looser pattern, see trigramDriver), each
+ *    re-checked with the exact predicate. Fewer than that means the index returned every match:
+ *    the page is the newest matching sessions, computed exactly. Sessions whose metadata matches
+ *    come from the metadata trigram index (migration 0004) the same way.
  * 2. Walk: otherwise the term is common (or shorter than a trigram), so sessions are scanned
- *    newest first, each checked with an early-exit EXISTS over its own events, until the page
- *    fills — quick, since common terms are in most sessions. The walk stops after walkBudget
- *    sessions: the page then holds the matches found so far (possibly none) and a cursor past the
- *    last session scanned, so every request does bounded work and following cursors still visits
- *    every session exactly once.
+ *    newest first (through the filter's index), each checked with an early-exit EXISTS over its
+ *    own events, until the page fills — quick, since common terms are in most sessions. The walk
+ *    stops after walkBudget sessions: the page then holds the matches found so far (possibly none)
+ *    and a cursor past the last session scanned, so every request does bounded work and following
+ *    cursors still visits every session exactly once.
  * PostgreSQL builds the whole trigram bitmap before any LIMIT applies, which is slow for common
- * terms, so there a short walk (probeBudget) runs first; the answer is the same either way.
+ * terms, so there a short walk (probeBudget) runs first; when what it finds, scaled to the whole
+ * table, is well over indexCap, the walk goes on and the index is asked only if the page stays
+ * partial. Every order gives the same answer: a full page or the end of the list from a walk is
+ * the exact page, and a partial walk page is only returned once the index has said the term is
+ * over its cap.
  */
 export class SessionSearch {
   private readonly tuning: SearchTuning;
@@ -93,14 +108,29 @@ export class SessionSearch {
   }
 
   private async find(scope: SessionScope, f: SearchQuery, after: SessionKey | null, q: string, src: EventSources): Promise<Page> {
-    const { walkBudget, probeBudget } = this.tuning;
+    const { walkBudget } = this.tuning;
+    const unfiltered = after === null && scope.all && FILTER_KEYS.every((k) => f[k] === undefined);
+    const probeBudget = Math.min(walkBudget, unfiltered ? this.tuning.probeBudget : Math.min(this.tuning.probeBudget, this.tuning.filteredProbeBudget));
     if ([...q].length < MIN_INDEXED_CHARS) return this.walkPage(scope, f, after, q, src, walkBudget, []);
     if (this.store.dialect === 'postgres' && probeBudget > 0) {
       const probe = await this.walk(scope, f, after, q, src, probeBudget);
       if (probe.rows.length > f.limit || probe.boundary === null) return pageOf(probe.rows, f.limit, null);
-      const exact = await this.indexPage(scope, f, after, q, src);
-      if (exact) return exact;
-      return this.walkPage(scope, f, probe.boundary, q, src, walkBudget - probeBudget, probe.rows);
+      // Sessions matching in the probe, scaled to the whole table, estimate whether the index can
+      // answer (it counts every matching event, whatever the filters). Only a clear excess skips
+      // it: near the cap the index is cheap and may still answer exactly.
+      const k = probe.rows.length;
+      const common = k >= 2 && (k / probeBudget) * (await this.sessionCount()) > 2 * this.tuning.indexCap;
+      if (!common) {
+        // Probably rare enough: the index answers exactly.
+        const exact = await this.indexPage(scope, f, after, q, src);
+        if (exact) return exact;
+        return this.walkPage(scope, f, probe.boundary, q, src, walkBudget - probeBudget, probe.rows);
+      }
+      // Probably too common for the index: walk on, and ask the index only if the page stays partial.
+      const rest = await this.walk(scope, f, probe.boundary, q, src, walkBudget - probeBudget);
+      const rows = [...probe.rows, ...rest.rows];
+      if (rows.length > f.limit || rest.boundary === null) return pageOf(rows, f.limit, null);
+      return (await this.indexPage(scope, f, after, q, src)) ?? { rows, nextCursor: keyCursor(rest.boundary), indexed: null };
     }
     return (await this.indexPage(scope, f, after, q, src)) ?? this.walkPage(scope, f, after, q, src, walkBudget, []);
   }
@@ -119,15 +149,21 @@ export class SessionSearch {
       }
     }
     const d = this.store.dialect;
-    const match = [...(bySession.size > 0 ? [idIn(d, sql`s.id`, [...bySession.keys()])] : []), ...(src.metadata ? [metadataMatch(d, q)] : [])];
+    const ids = new Set(bySession.keys());
+    // Metadata matches come from their own index; past the cap, the metadata predicate scans
+    // sessions newest first, which stops early because so many sessions match.
+    const meta = src.metadata ? await this.metadataMatches(q) : [];
+    for (const id of meta ?? []) ids.add(id);
+    const match = [...(ids.size > 0 ? [idIn(d, sql`s.id`, [...ids])] : []), ...(meta === null ? [metadataMatch(d, q)] : [])];
     if (match.length === 0) return { rows: [], nextCursor: null, indexed: bySession };
     const rows = await this.sessions(sql`${sessionWhere(scope, f, after)} AND (${sql.join(match, sql` OR `)})`, f.limit + 1);
     return pageOf(rows, f.limit, bySession);
   }
 
   /**
-   * Events containing q per the trigram index, or null past indexCap. The index folds case beyond
-   * ASCII; `ok` re-checks each row with the scan predicate so every path answers alike.
+   * Events containing q, or null past indexCap. The trigram index only proposes candidates (it
+   * folds case beyond ASCII, and on PostgreSQL it is driven by a looser pattern); each is re-checked
+   * with the scan predicate before the cap counts it, so every path and dialect answers alike.
    */
   private async indexMatches(q: string): Promise<MatchRow[] | null> {
     const cap = this.tuning.indexCap;
@@ -135,12 +171,28 @@ export class SessionSearch {
     const ok = scanMatch(d, sql`e.text`, q);
     const rows =
       d === 'sqlite'
-        ? await sql<MatchRow & { ok: unknown }>`SELECT e.id, e.session_id, e.type, e.source, e.at_ms, ${ok} AS ok
-            FROM (SELECT rowid AS rid FROM activity_fts WHERE activity_fts MATCH ${ftsPhrase(q)} LIMIT ${cap + 1}) f
-            JOIN activity_events e ON e.id = f.rid`.execute(this.store.db)
-        : await sql<MatchRow & { ok: unknown }>`SELECT e.id, e.session_id, e.type, e.source, e.at_ms, ${ok} AS ok FROM activity_events e
-            WHERE e.text ILIKE ${likeContains(q)} LIMIT ${cap + 1}`.execute(this.store.db);
-    return rows.rows.length > cap ? null : rows.rows.filter((r) => r.ok === true || r.ok === 1);
+        ? await sql<MatchRow>`SELECT e.id, e.session_id, e.type, e.source, e.at_ms
+            FROM (SELECT rowid AS rid FROM activity_fts WHERE activity_fts MATCH ${ftsPhrase(q)}) f
+            JOIN activity_events e ON e.id = f.rid WHERE ${ok} LIMIT ${cap + 1}`.execute(this.store.db)
+        : await sql<MatchRow>`SELECT e.id, e.session_id, e.type, e.source, e.at_ms FROM activity_events e
+            WHERE e.text ILIKE ${trigramDriver(q)} AND ${ok} LIMIT ${cap + 1}`.execute(this.store.db);
+    return rows.rows.length > cap ? null : rows.rows;
+  }
+
+  /** PostgreSQL: about how many sessions there are — the planner's estimate, or a count while the table is small or not analysed yet. */
+  private async sessionCount(): Promise<number> {
+    const est = await sql<{ n: number }>`SELECT reltuples AS n FROM pg_class WHERE oid = 'sessions'::regclass`.execute(this.store.db);
+    const n = Number(est.rows[0]?.n ?? -1);
+    if (n >= 10_000) return n;
+    const count = await sql<{ n: number }>`SELECT count(*) AS n FROM sessions`.execute(this.store.db);
+    return Number(count.rows[0]?.n ?? 0);
+  }
+
+  /** Sessions whose metadata contains q, or null past indexCap. */
+  private async metadataMatches(q: string): Promise<string[] | null> {
+    const cap = this.tuning.indexCap;
+    const rows = await metadataIndexed(this.store.dialect, q, cap + 1).execute(this.store.db);
+    return rows.rows.length > cap ? null : rows.rows.map((r) => r.id);
   }
 
   /** Step 2: a bounded walk, merged with the rows an earlier walk over the preceding sessions found. */
@@ -156,12 +208,14 @@ export class SessionSearch {
    * is the last of those `budget` sessions, or null when fewer remain.
    */
   private async walk(scope: SessionScope, f: SearchQuery, after: SessionKey | null, q: string, src: EventSources, budget: number): Promise<{ rows: SessionRow[]; boundary: SessionKey | null }> {
+    // A probe that used the whole budget leaves nothing to walk: the boundary stays where it ended.
+    if (budget <= 0 && after) return { rows: [], boundary: after };
     const where = sessionWhere(scope, f, after);
     const b = await sql<{ started_at: number; id: string }>`SELECT s.started_at, s.id FROM sessions s WHERE ${where}
       ORDER BY s.started_at DESC, s.id DESC LIMIT 1 OFFSET ${budget - 1}`.execute(this.store.db);
     const last = b.rows[0];
     const boundary = last ? { startedAt: Number(last.started_at), id: last.id } : null;
-    const upTo = boundary ? sql`(s.started_at > ${boundary.startedAt} OR (s.started_at = ${boundary.startedAt} AND s.id >= ${boundary.id}))` : sql`1 = 1`;
+    const upTo = boundary ? keyAtOrAfter(boundary) : sql`1 = 1`;
     const d = this.store.dialect;
     const evSql = sourceSql(src);
     const match = [

@@ -3,6 +3,7 @@ import type { Dialect } from '../store.ts';
 import { platform } from './0001-platform.ts';
 import { recording } from './0002-recording.ts';
 import { ingestCursors } from './0003-ingest-cursors.ts';
+import { searchIndexes } from './0004-search-indexes.ts';
 
 export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-platform': platform,
   '0002-recording': recording,
   '0003-ingest-cursors': ingestCursors,
+  '0004-search-indexes': searchIndexes,
 };
 
 class InCodeProvider implements MigrationProvider {
