@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 // Debian packages the suite drives for real (checked with dpkg, installed when missing).
-const PACKAGES = ['postgresql', 'rabbitmq-server', 'ffmpeg', 'chromium', 'openssh-server', 'openssh-client', 'sshpass'];
+const PACKAGES = ['postgresql', 'rabbitmq-server', 'ffmpeg', 'chromium', 'openssh-server', 'openssh-client', 'sshpass', 'xvfb', 'x11-apps', 'x11-utils', 'xdotool', 'openbox', 'xterm', 'forkstat', 'gcc', 'libc6-dev', 'python3', 'asciinema', 'freerdp2-x11', 'freerdp2-shadow-x11', 'winpr-utils'];
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const log = (msg) => process.stderr.write(`[npm test] ${msg}\n`);
@@ -76,5 +76,5 @@ if (!process.env.VIGIL_TEST_SKIP_SETUP) {
 
 const args = process.argv.slice(2);
 const files = args.length > 0 ? args : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))].sort();
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files], { cwd: root, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -31,6 +31,7 @@ const MATRIX: Record<string, string> = {
   'PATCH /api/v1/roles/:id': 'users.administer',
   'DELETE /api/v1/roles/:id': 'users.administer',
   'GET /api/v1/audit': 'audit.view',
+  'GET /api/v1/cluster/nodes': 'settings.administer',
   'GET /api/v1/secrets': 'authenticated',
   'POST /api/v1/secrets': 'secrets.administer',
   'GET /api/v1/secrets/:id': 'authenticated',
@@ -42,6 +43,8 @@ const MATRIX: Record<string, string> = {
   'POST /api/v1/launch-grants/redeem': 'public',
   'GET /api/v1/sessions/:id': 'authenticated',
   'GET /api/v1/sessions/:id/recording': 'authenticated',
+  'GET /api/v1/sessions/:id/recording/index': 'authenticated',
+  'GET /api/v1/sessions/:id/recording/keyframes': 'authenticated',
   'POST /api/v1/ingest/sessions/:id/events': 'component',
   'PUT /api/v1/ingest/sessions/:id/chunks/:seq': 'component',
   'POST /api/v1/ingest/sessions/:id/heartbeat': 'component',
@@ -54,6 +57,13 @@ const MATRIX: Record<string, string> = {
   'POST /api/v1/sessions/:id/processing': 'session-recording.view',
   'GET /api/v1/sessions/:id/activity': 'authenticated',
   'GET /api/v1/sessions/:id/activity-map': 'authenticated',
+  'POST /api/v1/agents/enrollment-tokens': 'settings.administer',
+  'GET /api/v1/agents': 'settings.administer',
+  'GET /api/v1/agents/:id': 'settings.administer',
+  'POST /api/v1/agents/:id/deactivate': 'settings.administer',
+  'POST /api/v1/agents/enroll': 'public',
+  'POST /api/v1/agent/heartbeat': 'agent',
+  'POST /api/v1/agent/logins': 'agent',
 };
 
 const ROLE_PERMISSIONS: Record<string, string[]> = {
@@ -67,6 +77,8 @@ function expected(access: string, perms: string[] | undefined): 401 | 403 | 'ok'
   if (access === 'public') return 'ok';
   // Recording components hold an upload credential; no user token (nor none) opens these routes.
   if (access === 'component') return 401;
+  // Host agents hold their own credential (`vgn_`); user tokens do not open agent routes.
+  if (access === 'agent') return 401;
   if (!perms) return 401;
   if (access === 'authenticated') return 'ok';
   // The matrix calls with someone else's id; reaching oneself is covered in api.test.ts.

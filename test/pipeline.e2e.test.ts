@@ -127,6 +127,13 @@ for (const stack of STACKS) {
       assert.equal(redeemed.status, 200);
       assert.equal(redeemed.body.target.credential.value, 'Desk-Pa55');
       assert.equal((await anon.post('/api/v1/launch-grants/redeem', { grant: launched.body.grant })).status, 409, 'a grant is redeemed once');
+      // Guessing grants from one address is cut off after 20 failures a minute (the 409 above was one).
+      const guesses = [];
+      for (let i = 0; i < 19; i += 1) guesses.push((await anon.post('/api/v1/launch-grants/redeem', { grant: `vgl_${'x'.repeat(40)}${i}` })).status);
+      assert.ok(guesses.every((s) => s === 404 || s === 409 || s === 401), JSON.stringify(guesses));
+      const blocked = await anon.post('/api/v1/launch-grants/redeem', { grant: launched.body.grant });
+      assert.equal(blocked.status, 429);
+      assert.equal(blocked.body.error.code, 'rate-limited');
       const sessionId = launched.body.session.id;
       const token = redeemed.body.uploadToken;
       const audit = await admin.get(`/api/v1/audit?action=secret.credential-handout`);

@@ -256,16 +256,28 @@ for (const fx of storeFixtures()) {
 
     it('runs on one node at a time: racing instances, a held lease, an expired lease', async () => {
       await seedRecording(store, blobs, { id: 's-race', endedAt: T0, chunks: sampleChunks('s-race', 3) });
+      await seedRecording(store, blobs, { id: 's-race-2', endedAt: T0, chunks: sampleChunks('s-race-2', 1) });
       t = T0 + 31 * DAY;
-      const [a, b] = await Promise.all([service(lifecycle, { nodeId: 'node-a' }).runOnce(), service(lifecycle, { nodeId: 'node-b' }).runOnce()]);
-      const ran = [a, b].filter((r) => !r.skipped);
-      const skipped = [a, b].filter((r) => r.skipped);
-      assert.equal(ran.length, 1, JSON.stringify([a, b]));
-      assert.equal(skipped.length, 1);
-      assert.deepEqual(ran[0]!.archived, ['s-race']);
-      assert.match(skipped[0]!.skipped!, /^lease held by node-[ab]$/);
-      assert.deepEqual(skipped[0]!.archived, []);
-      assert.equal((await audits('recording.archive')).length, 1, 'archived exactly once');
+      // Two instances started together: whether or not their runs overlap, each session moves exactly once.
+      const raced = await Promise.all([service(lifecycle, { nodeId: 'node-a' }).runOnce(), service(lifecycle, { nodeId: 'node-b' }).runOnce()]);
+      assert.deepEqual(raced.flatMap((r) => r.archived).sort(), ['s-race', 's-race-2'], JSON.stringify(raced));
+      for (const r of raced) if (r.skipped) assert.match(r.skipped, /^lease held by node-[ab]$/);
+      assert.equal((await audits('recording.archive')).length, 2, 'each session archived exactly once');
+      assert.equal((await store.db.selectFrom('leases').selectAll().execute()).length, 0, 'the lease is released after the run');
+
+      // A run held mid-session (its first chunk read waits) keeps the lease: a second node skips meanwhile.
+      await seedRecording(store, blobs, { id: 's-held', endedAt: T0, chunks: sampleChunks('s-held', 2) });
+      let reading!: () => void;
+      const inRun = new Promise<void>((r) => (reading = r));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const holding = wrapBlobStores(blobs, (location, s) => (location === 'database' ? { get: async (k) => (reading(), await gate, s.get(k)) } : {}));
+      const first = service(lifecycle, { nodeId: 'node-a', blobs: holding }).runOnce();
+      await inRun;
+      const second = await service(lifecycle, { nodeId: 'node-b' }).runOnce();
+      assert.deepEqual(second, { archived: [], deleted: [], errors: [], skipped: 'lease held by node-a' });
+      release();
+      assert.deepEqual(await first, { archived: ['s-held'], deleted: [], errors: [] });
       assert.equal((await store.db.selectFrom('leases').selectAll().execute()).length, 0, 'the lease is released after the run');
 
       // A live lease held elsewhere blocks; once it has expired, the run takes it over.

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import ssh2 from 'ssh2';
 import { loadMasterKey } from '../src/adapters/crypto/master-key.ts';
 import { checkWritableDir } from '../src/adapters/fs/writable-dir.ts';
+import { generateEd25519 } from '../src/adapters/ssh/public-key.ts';
 import { validatePrivateKey } from '../src/adapters/ssh/private-key.ts';
 import type { Store } from '../src/adapters/store/store.ts';
 import { AuditService } from '../src/core/audit/audit.service.ts';
@@ -45,8 +45,8 @@ async function rejectsNaming(fn: Promise<unknown>, type: new (...a: never[]) => 
 const create = (body: unknown) => createSecretRequest.parse(body);
 const patch = (body: unknown) => updateSecretRequest.parse(body);
 
-const encryptedKey = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'key-passphrase', cipher: 'aes256-ctr', rounds: 4 } as never);
-const plainKey = ssh2.utils.generateKeyPairSync('ed25519', {} as never);
+const encryptedKey = generateEd25519({ passphrase: 'key-passphrase', cipher: 'aes256-ctr', rounds: 4 });
+const plainKey = generateEd25519();
 const keyBody = (k: { private: string }) => k.private.split('\n')[1]!; // a line of key material, to look for in outputs
 
 for (const fx of storeFixtures()) {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { AgentClient } from '../src/agent/agent-client.ts';
 import { parsePublicKey } from '../src/adapters/ssh/public-key.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { AuthService } from '../src/core/identity/auth.service.ts';
@@ -32,6 +34,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
     await sleep(100);
   }
 }
+
+/** Prints a cast's output events read from stdin through asciinema's loader (run by Debian's python, which has the package); fails on anything it rejects. */
+const ASCIINEMA_CAT = [
+  'import sys',
+  'from asciinema import asciicast',
+  "with asciicast.open_from_url('-') as a:",
+  "    assert type(a).__module__ == 'asciinema.asciicast.v2', 'not read as asciicast v2'",
+  '    for _, _type, text in a.stdout_events(): sys.stdout.write(text)',
+].join('\n');
 
 describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
   let t: TestServer;
@@ -75,6 +86,11 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
     const events = lines.slice(1) as CastEvent[];
     for (const e of events) assert.ok(Array.isArray(e) && typeof e[0] === 'number' && ['o', 'i', 'r', 'm'].includes(e[1]) && typeof e[2] === 'string', `cast event ${JSON.stringify(e)}`);
     for (let i = 1; i < events.length; i += 1) assert.ok(events[i]![0] >= events[i - 1]![0], 'cast times never go back');
+    // asciinema's own loader (Debian's asciinema 2.2, the code path of `asciinema cat` and `play`
+    // without their /dev/tty handling) accepts the recording and yields what the user saw.
+    const played = spawnSync('/usr/bin/python3', ['-c', ASCIINEMA_CAT], { input: String(res.body), encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+    assert.equal(played.status, 0, `asciinema: ${played.error?.message ?? played.signal ?? ''} ${played.stderr}`);
+    assert.equal(played.stdout, events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''), 'asciinema plays the output events');
     return { header, events };
   };
   const auditOf = async (action: string) => (await admin.get(`/api/v1/audit?action=${action}&limit=100`)).body.items as Array<{ outcome: string; actor: { name: string }; details: Row | null }>;
@@ -161,6 +177,49 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
     const signal = await ssh('alice:web', ['kill -TERM $$'], { password: 'alice-password', extra: ['-v'] });
     assert.equal(signal.code, 255, 'a command killed by a signal: ssh reports 255');
     assert.match(signal.stderr, /rtype exit-signal/, 'the exit-signal is relayed');
+  });
+
+  it('keeps the local end of its target connection, so a host agent joins each login to its own proxied session', async () => {
+    // Two sessions at once to the same target user: only the client port the target's sshd sees
+    // (SSH_CLIENT) tells their logins apart.
+    const runs = [0, 1].map(() => ssh('alice:web', ['echo "client=$SSH_CLIENT"; sleep 5']));
+    const live = await waitFor('two active sessions', async () => {
+      const rows = await db().selectFrom('sessions').selectAll().where('secret_name', '=', 'web').where('status', '=', 'active').orderBy('started_at').execute();
+      return rows.length === 2 ? rows : undefined;
+    });
+    for (const r of live) {
+      assert.equal(r.target_source_address, '127.0.0.1');
+      assert.ok(Number(r.target_source_port) > 0, JSON.stringify(r));
+    }
+    const tok = await admin.post('/api/v1/agents/enrollment-tokens', { expiresInMinutes: 5 });
+    assert.equal(tok.status, 201, JSON.stringify(tok.body));
+    const { credential } = await AgentClient.enroll(t.base, { token: tok.body.token, hostName: 'target-host', version: 'test', addresses: ['127.0.0.1'] });
+    const agent = new AgentClient(t.base, credential);
+    const report = (n: number, port: number | null, address = '127.0.0.1') =>
+      agent.login({ key: `boot:${1000 + n}:${Date.now()}`, user: sshd.user, tty: null, display: null, remoteAddress: address, remotePort: port, startedAt: Date.now(), leaderPid: 1000 + n });
+    // The newer session's login first: matched by port, not by age.
+    const second = await report(1, Number(live[1]!.target_source_port));
+    assert.equal(second.session?.id, live[1]!.id);
+    assert.equal(second.session?.held, false);
+    // A login from the proxy's address on a port no session used is another connection: it
+    // does not take the remaining session.
+    const stranger = await report(2, 1);
+    assert.notEqual(stranger.session?.id, live[0]!.id);
+    if (stranger.session) assert.equal(stranger.session.held, true, 'at most a host session of its own (record all)');
+    const first = await report(3, Number(live[0]!.target_source_port), '::ffff:127.0.0.1');
+    assert.equal(first.session?.id, live[0]!.id);
+
+    const outputs = await Promise.all(runs);
+    for (const o of outputs) assert.equal(o.code, 0, o.stderr);
+    // What the target's sshd saw as the client is the address and port kept with each session.
+    for (const r of live) {
+      const cast = await waitFor('the cast', async () => {
+        const ended = await db().selectFrom('sessions').select('status').where('id', '=', r.id).executeTakeFirst();
+        return ended?.status !== 'active' ? castOf(r.id) : undefined;
+      });
+      const printed = cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+      assert.match(printed, new RegExp(`client=127\\.0\\.0\\.1 ${r.target_source_port} ${sshd.port}\\b`));
+    }
   });
 
   it('logs in with a registered key, with keyboard-interactive, and to the target with a private-key secret', async () => {
@@ -350,6 +409,82 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
     assert.ok(refused.some((e) => e.details?.request === 'tcpip-forward'));
   });
 
+  it('relays local port forwarding (real ssh -L) through the target when the setting allows it, recorded as events', async () => {
+    // A TCP service reachable from the target host; it answers each connection with a digest.
+    const seen: string[] = [];
+    const service = net.createServer((sock) => {
+      seen.push(sock.remoteAddress ?? '');
+      const hash = createHash('sha256');
+      let n = 0;
+      sock.on('data', (d: Buffer) => {
+        hash.update(d);
+        n += d.length;
+        if (n >= 1_000_000) sock.end(`got ${n} ${hash.digest('hex')}\n`);
+      });
+    });
+    await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+    const servicePort = (service.address() as net.AddressInfo).port;
+    const saved = (await admin.get('/api/v1/settings/session-recording')).body;
+    assert.equal(saved.allowLocalForwarding, false, 'off by default');
+    const put = await admin.put('/api/v1/settings/session-recording', { ...saved, allowLocalForwarding: true });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const dir = tempDir('vigil-ssh-proxy-forward-');
+    const other = makeProxy(dir.dir, { settings: t.server.services.settings });
+    const otherPort = await other.listen(0, '127.0.0.1');
+    const localPort = await freePort();
+    const child = spawn('ssh', [...clientOptions(otherPort, '-p'), '-N', '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes', '-i', aliceKey, '-L', `${localPort}:127.0.0.1:${servicePort}`, '-l', 'alice:web', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const payload = randomBytes(1_000_000);
+      const reply = await waitFor('the forwarded port', async () => {
+        const got = await new Promise<string | undefined>((resolve) => {
+          const sock = net.connect(localPort, '127.0.0.1');
+          let text = '';
+          sock.on('connect', () => sock.end(payload));
+          sock.on('data', (d: Buffer) => (text += d.toString()));
+          sock.on('close', () => resolve(text || undefined));
+          sock.on('error', () => resolve(undefined));
+        });
+        return got;
+      });
+      assert.equal(reply, `got ${payload.length} ${sha256(payload)}\n`, stderr);
+      assert.ok(seen.length >= 1 && seen.every((a) => a === '127.0.0.1'));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      await other.close();
+      dir.remove();
+      assert.equal((await admin.put('/api/v1/settings/session-recording', saved)).status, 200);
+    }
+    // The session that carried the forward (found by its event: other tests' sessions of `web` may end around the same time).
+    const forwardText = `local forward to 127.0.0.1:${servicePort}`;
+    const sessionOf = (text: string) =>
+      waitFor(`the session with "${text}"`, async () => {
+        const e = await db().selectFrom('activity_events').select('session_id').where('type', '=', 'port-forward').where('text', '=', text).executeTakeFirst();
+        if (!e) return undefined;
+        const row = await db().selectFrom('sessions').selectAll().where('id', '=', e.session_id).executeTakeFirst();
+        return row && row.status !== 'active' ? (row as Row) : undefined;
+      });
+    const session = await sessionOf(forwardText);
+    const grid = await admin.get(`/api/v1/sessions/${session.id}/activity?type=port-forward`);
+    assert.equal(grid.status, 200);
+    const events = (await eventsOf(String(session.id))).filter((e) => e.type === 'port-forward');
+    const details = events.map((e) => JSON.parse(String(e.details)) as Row);
+    assert.ok(details.some((d) => d.closed === true && d.allowed === true && d.bytesToDestination === 1_000_000 && d.destination === `127.0.0.1:${servicePort}`), JSON.stringify(details));
+    assert.ok(grid.body.items.length >= 1, JSON.stringify(grid.body));
+    const found = await admin.get(`/api/v1/sessions?q=${encodeURIComponent(forwardText)}`);
+    assert.ok(found.body.items.some((i: { id: string }) => i.id === session.id), 'the forward is searchable');
+    service.close();
+
+    // With the setting off (the default proxy here has none): refused, and recorded as refused.
+    const refused = await ssh('alice:web', [], { extra: ['-W', `127.0.0.1:${servicePort}`] });
+    assert.equal(refused.code, 255);
+    const off = await sessionOf(`refused local forward to 127.0.0.1:${servicePort}`);
+    const offEvents = (await eventsOf(String(off.id))).filter((e) => e.type === 'port-forward');
+    assert.deepEqual(offEvents.map((e) => [e.text, (JSON.parse(String(e.details)) as Row).allowed]), [[`refused local forward to 127.0.0.1:${servicePort}`, false]]);
+  });
+
   it('streams a 200 MB cat with the exact byte count and flat proxy memory', async () => {
     const size = 200 * 1024 * 1024;
     const before = process.memoryUsage().rss;
@@ -368,11 +503,12 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
 
   it('message and terminate through the API reach the user via the bus; live viewers get snapshot and output', async () => {
     const child = spawn('ssh', [...clientOptions(port, '-p'), '-tt', '-o', 'BatchMode=yes', '-i', aliceKey, '-l', 'alice:web', '127.0.0.1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The tail of what the user saw: ~100 MB of output follow, and this process also runs the proxy.
     let seen = '';
-    child.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (seen = (seen + d.toString('latin1')).slice(-16_384)));
     const exited = new Promise<number | null>((r) => child.on('close', r));
     await waitFor('prompt', async () => /\$ $/.test(seen));
-    const session = await waitFor('the active session', async () => db().selectFrom('sessions').selectAll().where('secret_name', '=', 'web').where('status', '=', 'active').executeTakeFirst());
+    const session = await waitFor('the active session', async () => db().selectFrom('sessions').selectAll().where('secret_name', '=', 'web').where('status', '=', 'active').orderBy('started_at', 'desc').executeTakeFirst());
     const live: Array<{ type: string; data?: string; cols?: number }> = [];
     const sub = await t.server.bus.subscribe(liveTopic(session.id), (m) => void live.push(m as never));
     await t.server.bus.publish(controlTopic(session.id), { type: 'snapshot-request' });
@@ -408,8 +544,8 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
     const { ingest } = t.server.services;
     let broken = true;
     const flaky = {
-      chunk: (id: string, seq: number, data: Buffer) => (broken ? Promise.reject(new Error('disk full')) : ingest.chunk(id, seq, data)),
-      events: ingest.events.bind(ingest),
+      // Group commit: a batch with a chunk fails as a whole, as a full disk would fail its commit.
+      batch: (items: Parameters<typeof ingest.batch>[0]) => (broken && items.some((i) => i.chunks.length > 0) ? Promise.reject(new Error('disk full')) : ingest.batch(items)),
     };
     const dir = tempDir('vigil-ssh-proxy-failclosed-');
     const other = makeProxy(dir.dir, { ingest: flaky, recorder: { flushIntervalMs: 200 } });

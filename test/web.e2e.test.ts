@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { testWebm } from './helpers/media.ts';
 import { ensureWebBuilt, launchBrowser, screenshot, watchPage, type PageWatch } from './helpers/browser.ts';
 import { ADMIN_PASSWORD, Api, startTestServer, uniqueName, type TestServer } from './helpers/server.ts';
@@ -101,7 +101,8 @@ describe('web console', { timeout: 180_000 }, () => {
     await close(searchSession);
 
     xssSession = await open('xss');
-    await putChunk(t.base, xssSession.token, xssSession.id, 0, cast(20));
+    // Screen output with the payloads too (the terminal view renders text spans, never HTML).
+    await putChunk(t.base, xssSession.token, xssSession.id, 0, cast(20).replace('\n', `\n${JSON.stringify([0.5, 'o', `${XSS_IMG}\r\n${XSS_SCRIPT}\r\n`])}\n`));
     await events(xssSession, 'proxy', [
       { at: 1_000, type: 'keystrokes', text: `echo ${XSS_IMG}` },
       { at: 2_000, type: 'command', text: `echo ${XSS_SCRIPT}` },
@@ -253,6 +254,36 @@ describe('web console', { timeout: 180_000 }, () => {
     }
   });
 
+  it('watches a live desktop session: the join frame starts the video, a later join frame is skipped', async () => {
+    const desk = await open('live-desktop', { media: 'webm' });
+    const webm = await testWebm(4);
+    const { control } = t.server.services;
+    const join = (data: Buffer) => control.publishLive(desk.id, { type: 'media', join: true, data: data.toString('base64') });
+    const sub = await control.subscribeControl(desk.id, (m) => {
+      if (m.type !== 'snapshot-request') return;
+      // A chunk without the WebM header first (a viewer cannot start there), then the join frame.
+      void control.publishLive(desk.id, { type: 'media', seq: 7, data: webm.subarray(webm.length - 200).toString('base64') }).then(() => join(webm));
+    });
+    try {
+      await page.goto(`${t.base}/sessions/${desk.id}/live`);
+      // Frames decoded and shown (a live viewer sits at the live edge, so readyState may drop
+      // back between chunks): the player's own counter says the video really played.
+      await page.waitForFunction(() => {
+        const v = document.querySelector<HTMLVideoElement>('video[aria-label="Live desktop video"]');
+        return v !== null && v.videoWidth === 320 && v.buffered.length > 0 && v.getVideoPlaybackQuality().totalVideoFrames >= 1;
+      }, undefined, { timeout: 15_000 });
+      const buffered = () => page.evaluate(() => { const b = document.querySelector<HTMLVideoElement>('video')!.buffered; return b.end(b.length - 1); });
+      const end = await buffered();
+      assert.ok(end >= 3, `4 s of video buffered (got ${end})`);
+      assert.equal(await page.locator('.live-video-note').count(), 0, 'no error note');
+      await join(webm); // sent for another viewer: must not be appended again
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(await buffered(), end, 'a second join frame does not replay the stream');
+    } finally {
+      await sub.unsubscribe();
+    }
+  });
+
   it('sends a message, then terminates the session from the Terminate dialog', async () => {
     await page.goto(`${t.base}/`);
     const row = page.locator(`tbody[data-session-id="${liveSession.id}"]`);
@@ -301,9 +332,16 @@ describe('web console', { timeout: 180_000 }, () => {
     assert.equal(saved.body.archiveEnabled, false, 'nothing was saved');
 
     await page.uncheck('#s-archiveEnabled');
+    await page.fill('#s-failClosedSeconds', '99999');
+    await page.click('button:has-text("Save settings")');
+    await page.locator('[data-field-error="s-failClosedSeconds"]').waitFor();
+    await page.fill('#s-failClosedSeconds', '30');
+    await page.check('#s-allowLocalForwarding');
     await page.click('button:has-text("Save settings")');
     await page.waitForSelector('.banner-success');
-    assert.equal((await admin.get('/api/v1/settings/session-recording')).body.deleteAfterDays, 400);
+    const after = (await admin.get('/api/v1/settings/session-recording')).body;
+    assert.deepEqual([after.deleteAfterDays, after.failClosedSeconds, after.allowLocalForwarding], [400, 30, true]);
+    assert.equal((await admin.put('/api/v1/settings/session-recording', { ...after, allowLocalForwarding: false })).status, 200);
   });
 
   it('shows attacker-controlled text as text: keystrokes, commands, window titles, file names, process arguments', async () => {
@@ -326,6 +364,8 @@ describe('web console', { timeout: 180_000 }, () => {
       assert.ok(details.includes(XSS_SCRIPT), `details at ${at}`);
       assert.ok(details.includes(XSS_IMG), `details at ${at}`);
     }
+    await page.waitForFunction((want) => document.querySelector('.terminal')?.textContent?.includes(want), XSS_IMG);
+    assert.ok((await page.locator('.terminal').innerText()).includes(XSS_SCRIPT), 'terminal output');
     await screenshot(page, 'recording-xss');
     assert.equal(await page.locator('.content img').count(), 0, 'no <img> was created from the payloads');
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined);
@@ -355,6 +395,50 @@ describe('web console', { timeout: 180_000 }, () => {
     assert.equal((await page.locator('dialog[open]').innerText()).includes('Target-Pa55'), false);
   });
 
+  it('creates a user, a secret and an SSH key through the forms; the API\'s field errors show next to their field', async () => {
+    const fieldError = async (id: string) => {
+      const el = page.locator(`[data-field-error="${id}"]`);
+      await el.waitFor();
+      return el.innerText();
+    };
+    await page.goto(`${t.base}/users`);
+    await page.getByRole('button', { name: 'New user' }).click();
+    const dialog = page.locator('dialog[open]');
+    const carol = uniqueName('carol');
+    await dialog.locator('#u-name').fill(carol);
+    await dialog.locator('#u-password').fill('short');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    assert.match(await fieldError('u-password'), /8/);
+    await dialog.locator('#u-password').fill('long-enough-password');
+    await dialog.getByLabel('Auditor').check();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.waitForFunction((n) => document.querySelector('.banner-success')?.textContent?.includes(`User ${n} created`), carol);
+    const created = (await admin.get('/api/v1/users')).body.items.find((u: { username: string }) => u.username === carol);
+    assert.deepEqual(created.roles.map((r: { name: string }) => r.name), ['Auditor']);
+    await page.waitForFunction((n) => document.querySelector('table[aria-label="Users"]')?.textContent?.includes(n), carol);
+
+    await page.goto(`${t.base}/secrets`);
+    await page.getByRole('button', { name: 'New secret' }).click();
+    await dialog.locator('#sec-name').fill('bad name!');
+    await dialog.locator('#sec-host').fill('db01.example.test');
+    await dialog.locator('#sec-username').fill('postgres');
+    await dialog.locator('#sec-password').fill('Db-Pa55-word');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    assert.ok((await fieldError('sec-name')).length > 3);
+    const dbName = uniqueName('db-prod');
+    await dialog.locator('#sec-name').fill(dbName);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.waitForFunction((n) => document.querySelector('.banner-success')?.textContent?.includes(`Secret ${n} created`), dbName);
+    const sec = (await admin.get('/api/v1/secrets')).body.items.find((x: { name: string }) => x.name === dbName);
+    assert.deepEqual([sec.host, sec.username, sec.credential.type], ['db01.example.test', 'postgres', 'password']);
+    assert.equal((await page.locator('table[aria-label="Secrets"]').innerText()).includes('Db-Pa55-word'), false);
+
+    await page.goto(`${t.base}/ssh-keys`);
+    await page.fill('#k-public', 'ssh-ed25519 not-a-key');
+    await page.click('button:has-text("Add key")');
+    assert.ok((await fieldError('k-public')).length > 3);
+  });
+
   it('a user without permissions sees neither Session Monitoring data nor its controls', async () => {
     const other = await ctx.browser()!.newContext();
     const p = await other.newPage();
@@ -378,7 +462,7 @@ describe('web console', { timeout: 180_000 }, () => {
     }
   });
 
-  it('seeks back and forth in a long terminal recording (keyframes) and lands on the same screen', async () => {
+  it('seeks back and forth in a long terminal recording through the seek index and lands on the same screen', async () => {
     const long = await open('long');
     // A header on row 1 above a scroll region (as full-screen programs draw), then 1.2 MB of
     // scrolling output below it: the header survives only if keyframes keep the scroll region.
@@ -387,6 +471,12 @@ describe('web console', { timeout: 180_000 }, () => {
     await putChunk(t.base, long.token, long.id, 0, `${lines.join('\n')}\n`);
     await events(long, 'proxy', [100, 2000, 2900].map((sec) => ({ at: sec * 1000, type: 'command', text: `mark ${sec}` })));
     await close(long);
+    const castSize = Buffer.byteLength(`${lines.join('\n')}\n`);
+    const castRequests: Array<string | undefined> = [];
+    const onRequest = (r: Request) => {
+      if (r.url().includes(`/sessions/${long.id}/recording?format=cast`)) castRequests.push(r.headers().range);
+    };
+    page.on('request', onRequest);
     await page.goto(`${t.base}/sessions/${long.id}/recording`);
     const screenAt = async (sec: number) => {
       await page.click(`.grid-row[data-at="${sec * 1000}"]`);
@@ -400,9 +490,19 @@ describe('web console', { timeout: 180_000 }, () => {
     await screenAt(2900); // forwards: keyframes are kept on the way
     await screenAt(100); // backwards: restart from a keyframe
     assert.equal(await screenAt(2000), at2000, 'the same screen whichever way the player came');
+    page.off('request', onRequest);
+    // The player read the cast through the seek index: only Range requests, a fraction of it.
+    assert.ok(castRequests.length >= 3, `cast requests: ${castRequests.length}`);
+    let fetched = 0;
+    for (const r of castRequests) {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(r ?? '');
+      assert.ok(m && Number(m[1]) > 0, `every cast request is a Range past the header: ${r}`);
+      fetched += (m[2] ? Number(m[2]) : castSize - 1) - Number(m[1]) + 1;
+    }
+    assert.ok(fetched < castSize / 2, `fetched ${fetched} of ${castSize} bytes`);
   });
 
-  it('plays a desktop recording in <video> and seeks it from the grid', async () => {
+  it('plays a desktop recording in <video>, seeks it from the grid, and makes the MP4 on request', async () => {
     const desk = await open('desk', { media: 'webm' });
     const webm = await testWebm(8);
     await putChunk(t.base, desk.token, desk.id, 0, webm);
@@ -418,6 +518,52 @@ describe('web console', { timeout: 180_000 }, () => {
     await page.click('.grid-row[data-at="5000"]');
     await page.waitForFunction(() => Math.abs((document.querySelector('video') as HTMLVideoElement).currentTime - 5) < 0.5, undefined, { timeout: 10_000 });
     await screenshot(page, 'recording-desktop');
+    // Request video processing: progress while the worker converts, then the MP4 plays.
+    await page.getByRole('button', { name: 'Request video processing' }).click();
+    await page.waitForSelector('[aria-label="Video processing"], button:has-text("MP4 (H.264)")', { timeout: 30_000 });
+    await page.getByRole('button', { name: 'MP4 (H.264)' }).click({ timeout: 60_000 });
+    await page.waitForFunction(() => /format=mp4/.test((document.querySelector('video') as HTMLVideoElement | null)?.getAttribute('src') ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => ((document.querySelector('video') as HTMLVideoElement | null)?.readyState ?? 0) >= 1, undefined, { timeout: 10_000 });
+    assert.ok(await page.getByRole('link', { name: /Video \(\.mp4\)/ }).isVisible(), 'the MP4 can be downloaded');
+    const audit = await admin.get(`/api/v1/audit?action=recording.processing-request&targetId=${desk.id}`);
+    assert.equal(audit.body.items.length, 1);
+  });
+
+  it('enrolls an agent with a token made on the Agents page, shows its status as text, and deactivates it', async () => {
+    await page.goto(`${t.base}/agents`);
+    await page.getByText('No agent is enrolled yet').waitFor();
+    await page.getByRole('button', { name: 'Create enrollment token' }).click();
+    const token = (await page.locator('.token-value').innerText()).trim();
+    assert.match(token, /^vge_/);
+    assert.ok((await page.locator('.enroll-token').innerText()).includes(`vigil agent enroll --server ${t.base}`));
+    // The host enrolls (as `vigil agent enroll` does) and reports its status with its own credential.
+    const enrolled = await new Api(t.base).post('/api/v1/agents/enroll', { token, hostName: 'db01.example.test', version: '0.1.0', addresses: ['192.0.2.10', XSS_IMG] });
+    assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
+    const status = {
+      processCapture: 'proc-connector', processCaptureTool: 'vigil-proc-connector', processEventsLost: 0, processCaptureError: null, logins: 'proc', window: 'off',
+      activeLogins: 2, heldSessions: 1, spool: { events: 0, bytes: 0, dropped: 0 }, counters: { processStarts: 10, processStops: 9, delivered: 19 },
+    };
+    const beat = await new Api(t.base, enrolled.body.credential).post('/api/v1/agent/heartbeat', { hostName: 'db01.example.test', version: '0.1.0', addresses: ['192.0.2.10', XSS_IMG], status });
+    assert.equal(beat.status, 200, JSON.stringify(beat.body));
+    await page.reload();
+    const row = page.locator('table[aria-label="Agents"] tbody tr', { hasText: 'db01.example.test' });
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.ok(text.includes('online'));
+    assert.ok(text.includes('processes: proc-connector (vigil-proc-connector)'));
+    assert.ok(text.includes(XSS_IMG), 'a reported address is shown as text');
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await page.locator('table[aria-label="Agents"] img').count(), 0);
+    await screenshot(page, 'agents');
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Deactivate' }).click();
+    await page.waitForFunction(() => document.querySelector('table[aria-label="Agents"]')?.textContent?.includes('deactivated'));
+    assert.ok((await page.locator('.notice, [role=status]').first().innerText()).includes('db01.example.test'));
+    const again = await new Api(t.base, enrolled.body.credential).post('/api/v1/agent/heartbeat', { hostName: 'db01.example.test', version: '0.1.0', addresses: [], status });
+    assert.notEqual(again.status, 200, 'a deactivated agent is refused');
+    const actions = (await admin.get('/api/v1/audit?action=agent.*&limit=50')).body.items.map((e: { action: string }) => e.action);
+    assert.ok(actions.includes('agent.enrollment-token.create'));
+    assert.ok(actions.some((a: string) => a.startsWith('agent.deactivate')), JSON.stringify(actions));
   });
 
   it('raised no CSP violation, page error or dialog on any page', () => {

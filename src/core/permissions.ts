@@ -1,14 +1,7 @@
+import { PERMISSION_NAMES } from '../protocol/identity.ts';
+
 /** Permissions in the field's vocabulary (DESIGN.md); `audit.view` guards the audit log. */
-export const PERMISSIONS = [
-  'session-monitoring.view',
-  'session-monitoring.administer',
-  'session-recording.view',
-  'session-recording.audit',
-  'settings.administer',
-  'secrets.administer',
-  'users.administer',
-  'audit.view',
-] as const;
+export const PERMISSIONS = PERMISSION_NAMES;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const BUILTIN_ROLES: ReadonlyArray<{ name: string; description: string; permissions: readonly Permission[] }> = [

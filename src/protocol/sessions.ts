@@ -7,7 +7,7 @@ export const STORAGE_LOCATIONS = ['database', 'share', 'archive', 'deleted'] as 
 /** Activity event types (DESIGN.md). */
 export const ACTIVITY_TYPES = [
   'keystrokes', 'command', 'output', 'process-start', 'process-stop', 'window', 'screen-change',
-  'login', 'logout', 'file-transfer', 'message', 'terminate',
+  'login', 'logout', 'file-transfer', 'message', 'terminate', 'port-forward',
 ] as const;
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 

@@ -42,9 +42,20 @@ export const sessionRecordingFields = {
   inactivityTimeoutMinutes: z.number().int().min(0).max(1440),
   /** Longest a session may last, in minutes; 0 = unlimited. */
   maxSessionMinutes: z.number().int().min(0).max(10080),
+  /**
+   * Seconds a desktop launcher may go without reaching the server before it stops the launched
+   * program (fail closed); the recording keeps spooling and is uploaded when the server returns.
+   * 0 = keep the program running. A numeric string is accepted, as HTML forms send one.
+   */
+  failClosedSeconds: z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), z.number().int().min(0).max(3600)),
   /** Agents record every login on their host, not only sessions launched through Vigil. */
   recordAllSessions: z.boolean(),
   recordKeystrokes: z.boolean(),
+  /**
+   * SSH proxy: relay local port forwarding (`ssh -L`, `-W`: direct-tcpip channels) through the
+   * target connection. Off by default; each forward, relayed or refused, is a `port-forward` event.
+   */
+  allowLocalForwarding: z.boolean(),
 };
 
 const samePath = (a: string, b: string): boolean => a.replace(/[\\/]+$/, '') === b.replace(/[\\/]+$/, '');
@@ -80,6 +91,8 @@ export const DEFAULT_SESSION_RECORDING_SETTINGS: Readonly<SessionRecordingSettin
   processingConcurrency: 1,
   inactivityTimeoutMinutes: 0,
   maxSessionMinutes: 0,
+  failClosedSeconds: 10,
   recordAllSessions: false,
   recordKeystrokes: true,
+  allowLocalForwarding: false,
 });

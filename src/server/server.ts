@@ -10,6 +10,7 @@ import { AuditService } from '../core/audit/audit.service.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { AuthService } from '../core/identity/auth.service.ts';
 import { RolesService } from '../core/identity/roles.service.ts';
+import { BusIngest } from '../core/recording/bus-ingest.ts';
 import { SshKeysService } from '../core/identity/ssh-keys.service.ts';
 import { UsersService } from '../core/identity/users.service.ts';
 import { buildApp } from './http/app.ts';
@@ -27,6 +28,9 @@ import { SessionsService } from '../core/sessions/sessions.service.ts';
 import { RetentionService } from '../core/recording/retention.ts';
 import { registerIngestRoutes } from './http/ingest/ingest.routes.ts';
 import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
+import { registerRecordingIndexRoutes } from './http/sessions/recording-index.routes.ts';
+import { CastIndexService } from '../core/recording/cast-index.service.ts';
+import { RecordingFiles } from '../core/recording/recording-files.ts';
 import { registerControlRoutes } from './http/sessions/control.routes.ts';
 import { registerSearchRoutes } from './http/sessions/search.routes.ts';
 import { registerWebRoutes, WEB_DIST_DIR } from './http/web/web.routes.ts';
@@ -36,7 +40,7 @@ import { FfmpegTranscoder } from '../adapters/media/ffmpeg-transcoder.ts';
 import { VideoProcessing } from '../core/recording/video-processing.ts';
 import { registerProcessingRoutes } from './http/sessions/processing.routes.ts';
 import path from 'node:path';
-import { loadOrCreateHostKey } from '../ssh-proxy/host-key.ts';
+import { syncClusterHostKey } from '../core/cluster/shared-host-key.ts';
 import { SessionSearch } from '../core/search/session-search.ts';
 import { ActivityService } from '../core/search/activity.ts';
 import { SessionControl } from '../core/sessions/session-control.ts';
@@ -50,9 +54,14 @@ import { registerSystemRoutes } from './http/system/system.routes.ts';
 import { registerUsersRoutes } from './http/users/users.routes.ts';
 import { ShutdownRegistry } from './shutdown.ts';
 import { VERSION } from '../version.ts';
+import { ClusterNodes } from '../core/cluster/cluster-nodes.ts';
+import { checkMasterKey } from '../core/secrets/master-key-check.ts';
+import { registerClusterRoutes } from './http/cluster/cluster.routes.ts';
+import { AgentsService } from '../core/agents/agents.service.ts';
+import { registerAgentsRoutes } from './http/agents/agents.routes.ts';
 
 export interface RunningServer {
-  services: { sessions: SessionsService; ingest: IngestService; secrets: SecretsService; settings: SettingsService; audit: AuditService; control: SessionControl };
+  services: { sessions: SessionsService; ingest: IngestService; secrets: SecretsService; settings: SettingsService; audit: AuditService; control: SessionControl; agents: AgentsService };
   app: FastifyInstance;
   store: Store;
   bus: Bus;
@@ -80,8 +89,14 @@ export interface ServerOptions {
   nodeId?: string;
   /** A session whose component is silent this long is marked interrupted (default 60 s). */
   heartbeatTimeoutMs?: number;
+  /** How often every node looks for interrupted sessions (default 5 s). */
   sweepIntervalMs?: number;
+  /** Cluster beat of this node (default 5 s) and the silence after which a node is taken for dead (default 15 s). */
+  nodeBeatIntervalMs?: number;
+  nodeSilentAfterMs?: number;
   retentionIntervalMs?: number;
+  /** Retries of the agents' Bus messages that cannot be stored yet (default 60 × 1 s). */
+  agentBusRetry?: { maxAttempts: number; retryDelayMs: number };
 }
 
 /** The composition root of `vigil server`: opens adapters, builds services and the HTTP edge. */
@@ -106,10 +121,21 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const settings = new SettingsService(store, clock, checkWritableDir);
     const nodeId = opts.nodeId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const blobs = new SettingsBlobStores(store, () => settings.get());
-    const sessions = new SessionsService(store, clock, settings, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 60_000 });
+    await checkMasterKey(store, masterKey, clock);
+    const clusterNodes = new ClusterNodes(store, clock, { beatIntervalMs: opts.nodeBeatIntervalMs ?? 5_000, silentAfterMs: opts.nodeSilentAfterMs ?? 15_000 });
+    await clusterNodes.register({ id: nodeId, roles: nodeRoles, version: VERSION });
+    const beating = clusterNodes.startBeating(nodeId, (err) => logger.warn({ err }, 'cluster beat failed (database unreachable?)'));
+    // Registered first, so it runs last: the node is marked stopped after its sessions ended.
+    shutdown.add('cluster-membership', async () => {
+      beating.stop();
+      await clusterNodes.markStopped(nodeId);
+    });
+    const heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 60_000;
+    const sessions = new SessionsService(store, clock, settings, { heartbeatTimeoutMs, nodeSilentAfterMs: clusterNodes.opts.silentAfterMs });
     const ingest = new IngestService(store, blobs, clock);
     const reader = new RecordingReader(store, blobs);
     const control = new SessionControl(store, bus, sessions, audit, clock);
+    const agents = new AgentsService(store, sessions, settings, audit, clock);
     const transcoder = await FfmpegTranscoder.create(config.ffmpeg);
     shutdown.add('ffmpeg', () => transcoder.close());
     const processing = new VideoProcessing({ store, blobs, bus, transcoder, settings, clock, tmpDir: path.join(config.dataDir, 'tmp', 'video'), logger: logger.child({ component: 'video' }) });
@@ -119,10 +145,17 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       if (s.media !== 'webm' || s.chunk_count === 0) return;
       processing.finalize(s.id).catch((err: unknown) => logger.warn({ err, session: s.id }, 'finalising the desktop recording failed'));
     });
+    // Before the proxy reads it: every node serves the cluster's one host key.
+    const proxyHostKey = await syncClusterHostKey(store, masterKey, config.dataDir, clock, (msg) => logger.warn(msg));
+    // Terminal recordings get their seek index when the session ends (later on demand if missing).
+    const castIndex = new CastIndexService(store, reader, new RecordingFiles(store, blobs, clock));
+    sessions.onEnded(async (s) => {
+      if (s.media !== 'cast' || s.chunk_count === 0) return;
+      castIndex.index(s.id).catch((err: unknown) => logger.warn({ err, session: s.id }, 'indexing the terminal recording failed'));
+    });
     const sshProxy = nodeRoles.includes('ssh')
       ? new SshProxy({ auth, users, sshKeys, secrets, sessions, ingest, audit, bus, settings, logger: logger.child({ component: 'ssh-proxy' }), clock, nodeId, dataDir: config.dataDir })
       : undefined;
-    const proxyHostKey = loadOrCreateHostKey(config.dataDir);
     // Every end (closed, terminated, interrupted) is audited with the chain head, which anchors the
     // recording's hash chain outside the sessions table.
     sessions.onEnded(async (s) => {
@@ -141,6 +174,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       trustProxy: config.trustProxy,
       metrics,
       componentAuth: (token, sessionId) => sessions.checkUploadCredential(token, sessionId),
+      agentAuth: (token) => agents.authenticate(token),
       routes: [
         (a) => registerSystemRoutes(a, { metrics, version: VERSION }),
         (a) => registerAuthRoutes(a, { auth, users, secureCookies: config.secureCookies, metrics, loginLimiter: new RateLimiter(opts.loginAttemptsPerMinute ?? 20, 60_000) }),
@@ -148,12 +182,15 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         (a) => registerAuditRoutes(a, { audit }),
         (a) => registerSecretsRoutes(a, { secrets, audit }),
         (a) => registerSettingsRoutes(a, { settings, audit }),
-        (a) => registerSessionsRoutes(a, { store, sessions, secrets, reader, audit, nodeId }),
-        (a) => registerIngestRoutes(a, { ingest, sessions, audit }),
+        (a) => registerSessionsRoutes(a, { store, sessions, secrets, reader, audit, settings }),
+        (a) => registerClusterRoutes(a, { nodes: clusterNodes }),
+        (a) => registerRecordingIndexRoutes(a, { store, sessions, castIndex, audit }),
+        (a) => registerIngestRoutes(a, { ingest, sessions, refinalize: (id) => processing.refinalize(id) }),
         (a) => registerControlRoutes(a, { store, sessions, control, audit }),
         (a) => registerProcessingRoutes(a, { store, processing, audit }),
         (a) => registerWebRoutes(a, { distDir: WEB_DIST_DIR }),
         (a) => registerSshRoutes(a, { hostKey: proxyHostKey, port: config.sshPort }),
+        (a) => registerAgentsRoutes(a, { agents, audit, enrollLimiter: new RateLimiter(opts.loginAttemptsPerMinute ?? 20, 60_000) }),
         (a) => registerSearchRoutes(a, { store, search: new SessionSearch(store), activity: new ActivityService(store, clock) }),
       ],
     });
@@ -161,12 +198,26 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // Registered after http, so it closes first: sessions end and recordings are stored before
     // HTTP, the bus and the store go away.
     if (sshProxy) shutdown.add('ssh-proxy', () => sshProxy.close());
+    // Host agents configured for the Bus transport publish their session data to RabbitMQ; the
+    // api nodes store it (a memory bus reaches no agent).
+    if (bus.kind === 'rabbitmq' && nodeRoles.includes('api')) {
+      const busIngest = new BusIngest({ bus, store, ingest, sessions, logger: logger.child({ component: 'agent-bus' }) }, opts.agentBusRetry ?? {});
+      await busIngest.start();
+      shutdown.add('agent-bus-ingest', () => busIngest.stop());
+    }
 
+    // Every node sweeps (cheap, idempotent): sessions of a dead node are interrupted by whichever
+    // node survives, whatever its roles.
+    const sweep = setInterval(() => {
+      // Only a node that is itself in steady contact with the database judges others: after an
+      // outage, everyone's beats and heartbeats are late and must be given time to resume.
+      const byNode = clusterNodes.steadyFor(clusterNodes.opts.silentAfterMs);
+      const byHeartbeat = clusterNodes.steadyFor(heartbeatTimeoutMs);
+      if (!byNode && !byHeartbeat) return;
+      sessions.sweepInterrupted({ byNode, byHeartbeat }).catch((err: unknown) => logger.error({ err }, 'interrupted-session sweep failed'));
+    }, opts.sweepIntervalMs ?? 5_000);
+    shutdown.add('interrupted-sweep', () => clearInterval(sweep));
     if (nodeRoles.includes('worker')) {
-      const sweep = setInterval(() => {
-        sessions.sweepInterrupted().catch((err: unknown) => logger.error({ err }, 'interrupted-session sweep failed'));
-      }, opts.sweepIntervalMs ?? 10_000);
-      shutdown.add('interrupted-sweep', () => clearInterval(sweep));
       const videoWorker = await processing.startWorker();
       shutdown.add('video-worker', () => videoWorker.unsubscribe());
       const retention = new RetentionService({ store, blobs, settings, clock, audit, nodeId, logger: logger.child({ component: 'retention' }) });
@@ -179,9 +230,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     if (opts.listen !== false) {
       url = await app.listen({ host: config.httpHost, port: config.httpPort });
       if (sshProxy) sshPort = await sshProxy.listen(config.sshPort, config.httpHost);
+      await clusterNodes.setEndpoints(nodeId, { httpUrl: url, sshPort: sshPort ?? null });
     }
     return {
-      app, store, bus, logger, url, sshPort, sshHostKeyFingerprint: proxyHostKey.fingerprint, services: { sessions, ingest, secrets, settings, audit, control }, generatedAdminPassword, routes, shutdown,
+      app, store, bus, logger, url, sshPort, sshHostKeyFingerprint: proxyHostKey.fingerprint, services: { sessions, ingest, secrets, settings, audit, control, agents }, generatedAdminPassword, routes, shutdown,
       close: () => shutdown.run((name, err) => logger.error({ err, step: name }, 'shutdown step failed')),
     };
   } catch (err) {

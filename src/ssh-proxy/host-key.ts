@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { fingerprintOf } from '../adapters/ssh/public-key.ts';
+import { fingerprintOf, generateEd25519 } from '../adapters/ssh/public-key.ts';
 
 export interface ProxyHostKey {
   /** OpenSSH private key text, for ssh2's `hostKeys`. */
@@ -28,7 +28,7 @@ export function loadOrCreateHostKey(dataDir: string): ProxyHostKey {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     fs.mkdirSync(dataDir, { recursive: true });
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vigil-ssh-proxy' });
+    const pair = generateEd25519({ comment: 'vigil-ssh-proxy' });
     try {
       // `wx`: two nodes starting at once on a shared data dir must not overwrite each other's key.
       fs.writeFileSync(file, pair.private, { mode: 0o600, flag: 'wx' });

@@ -5,7 +5,6 @@ import type { Logger } from '../adapters/log/logger.ts';
 import type { SessionStatus } from '../adapters/store/schema.ts';
 import type { AuditService } from '../core/audit/audit.service.ts';
 import type { Clock } from '../core/clock.ts';
-import type { IngestService } from '../core/recording/ingest.service.ts';
 import type { SecretsService } from '../core/secrets/secrets.service.ts';
 import type { SessionRow } from '../core/sessions/session-view.ts';
 import type { SessionsService } from '../core/sessions/sessions.service.ts';
@@ -13,16 +12,22 @@ import { LiveOutput } from './live/live-output.ts';
 import { controlTopic } from '../core/sessions/session-control.ts';
 import { controlMessage, type ControlMessage } from './live/live-topics.ts';
 import type { ProxyAuthenticator, ProxyLogin } from './proxy-auth.ts';
+import type { RecordingWriter } from './recording/recording-writer.ts';
 import { SessionRecorder, type RecorderOptions } from './recording/session-recorder.ts';
 import { handleSession, type LiveChannel } from './session-channel.ts';
+import { handleDirectTcpip } from './port-forward.ts';
 import { SessionLimits, type LimitSettings } from './session-limits.ts';
+
+/** What the proxy reads from the session-recording settings when a session opens. */
+export type ProxySettings = LimitSettings & { allowLocalForwarding?: boolean };
 import { connectTarget, TargetError } from './target-connection.ts';
 
 export interface ConnectionDeps {
   authenticator: ProxyAuthenticator;
   secrets: Pick<SecretsService, 'revealCredential' | 'pinHostKey'>;
   sessions: Pick<SessionsService, 'open' | 'end' | 'heartbeat'>;
-  ingest: Pick<IngestService, 'chunk' | 'events'>;
+  /** Group commit of every session's recording (one per proxy). */
+  writer: RecordingWriter;
   audit: Pick<AuditService, 'record'>;
   bus: Pick<Bus, 'publish' | 'subscribe'>;
   logger: Logger;
@@ -31,7 +36,7 @@ export interface ConnectionDeps {
   recorder?: RecorderOptions;
   targetReadyTimeoutMs?: number;
   /** Inactivity timeout and maximum session length (read when a session opens). */
-  settings?: { get(): Promise<LimitSettings> };
+  settings?: { get(): Promise<ProxySettings> };
   /** Length of a settings "minute" (60 000; tests shorten it). */
   minuteMs?: number;
 }
@@ -64,6 +69,7 @@ export class ProxyConnection {
   private idle: Array<() => void> = [];
   private ending: Promise<void> | undefined;
   private attempts = 0;
+  private allowLocalForwarding = false;
   private readonly log: Logger;
 
   constructor(
@@ -104,8 +110,22 @@ export class ProxyConnection {
         logger: this.log,
       });
     });
-    // Forwarding is refused once the refusal is audited.
-    conn.on('tcpip', (_accept, reject, info) => void this.refused('direct-tcpip', { to: `${info.destIP}:${info.destPort}` }).then(reject));
+    // Local forwarding: relayed through the target when the setting allows it, else refused;
+    // recorded either way. Other forwarding is refused once the refusal is audited.
+    conn.on('tcpip', (accept, reject, info) => {
+      if (!this.target || this.ending) return reject();
+      handleDirectTcpip(accept, reject, info, {
+        target: () => this.target!,
+        allowed: () => this.allowLocalForwarding,
+        record: (text, details) => this.recorder?.event('port-forward', text, details),
+        refused: (details) => this.refused('direct-tcpip', details),
+        track: (ch) => this.track(ch),
+        activity: () => this.limits?.activity(),
+      }).catch((err: unknown) => {
+        this.log.error({ err }, 'port forward failed');
+        reject();
+      });
+    });
     conn.on('openssh.streamlocal', (_accept, reject) => void this.refused('direct-streamlocal', {}).then(reject));
     conn.on('request', (_accept, reject, name) => {
       if ((name as string) === 'no-more-sessions@openssh.com') return reject?.();
@@ -126,10 +146,11 @@ export class ProxyConnection {
     const secret = login.secret;
     const actor = { id: login.userId, name: login.username, ip: this.ip };
     let client: ssh2.Client;
+    let local: { address: string; port: number } | null;
     this.log.debug({ secretName: secret.name }, 'connecting to the target');
     try {
       const credential = await this.deps.secrets.revealCredential(secret.id);
-      ({ client } = await connectTarget({ secret, credential, pinHostKey: (line) => this.deps.secrets.pinHostKey(secret.id, line), readyTimeoutMs: this.deps.targetReadyTimeoutMs }));
+      ({ client, local } = await connectTarget({ secret, credential, pinHostKey: (line) => this.deps.secrets.pinHostKey(secret.id, line), readyTimeoutMs: this.deps.targetReadyTimeoutMs }));
     } catch (err) {
       const failure = err instanceof TargetError ? err : undefined;
       const action = failure?.failure === 'host-key-mismatch' ? 'ssh.host-key-mismatch' : 'ssh.target-failed';
@@ -144,6 +165,7 @@ export class ProxyConnection {
         kind: 'ssh', component: 'ssh-proxy', user: { id: login.userId, name: login.username },
         secret: { id: secret.id, name: secret.name, recording: secret.recording },
         target: { host: secret.host, user: secret.username }, clientAddress: this.ip, nodeId: this.deps.nodeId, media: 'cast',
+        targetSource: local,
       });
     } catch (err) {
       client.end();
@@ -157,7 +179,7 @@ export class ProxyConnection {
     const live = this.live;
     this.recorder = new SessionRecorder(
       {
-        ingest: this.deps.ingest, sessions: this.deps.sessions, clock: this.deps.clock, logger: this.log,
+        writer: this.deps.writer, clock: this.deps.clock, logger: this.log,
         onFailure: (err, phase) => {
           this.log.error({ err, session: session.id }, 'the recording cannot be stored; ending the session (fail closed)');
           const notice = phase === 'starting' ? 'vigil: this session is recorded and the recording cannot be stored right now; the session cannot start' : 'vigil: this session is recorded and the recording cannot be stored; the session ends now';
@@ -169,7 +191,11 @@ export class ProxyConnection {
       this.deps.recorder,
     );
     this.log.debug({ session: session.id }, 'recorder ready');
-    if (this.deps.settings) this.startLimits(await this.deps.settings.get());
+    if (this.deps.settings) {
+      const settings = await this.deps.settings.get();
+      this.allowLocalForwarding = settings.allowLocalForwarding === true;
+      this.startLimits(settings);
+    }
     this.control = await this.deps.bus.subscribe(controlTopic(session.id), (msg) => this.onControl(msg));
     this.log.debug({ session: session.id }, 'control subscribed');
     client.on('error', (err) => this.log.debug({ err }, 'target connection error'));

@@ -42,6 +42,7 @@ export function handleSession(session: Session, host: ChannelHost): void {
   const env: Record<string, string> = {};
   let started = false;
   let aborted = false;
+  const stopRelay = new AbortController();
   let target: ClientChannel | undefined;
   let resize: ((cols: number, rows: number) => void) | undefined;
   let pendingWindow: { rows: number; cols: number; height: number; width: number } | undefined;
@@ -94,6 +95,7 @@ export function handleSession(session: Session, host: ChannelHost): void {
       },
       abort: () => {
         aborted = true;
+        stopRelay.abort();
         if (target) target.close();
         else refuse(client, '', '');
       },
@@ -151,7 +153,7 @@ export function handleSession(session: Session, host: ChannelHost): void {
       },
     };
     try {
-      await relay(client, target, exitOf, taps);
+      await relay(client, target, exitOf, taps, stopRelay.signal);
     } finally {
       recording.finish();
     }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
+import type { Connection } from 'ssh2';
 import type { Bus } from '../adapters/bus/bus.ts';
 import type { Logger } from '../adapters/log/logger.ts';
 import type { AuditService } from '../core/audit/audit.service.ts';
@@ -13,8 +14,9 @@ import type { SessionsService } from '../core/sessions/sessions.service.ts';
 import { loadOrCreateHostKey, type ProxyHostKey } from './host-key.ts';
 import { ProxyAuthenticator } from './proxy-auth.ts';
 import { ProxyConnection } from './proxy-connection.ts';
+import { RecordingWriter } from './recording/recording-writer.ts';
 import type { RecorderOptions } from './recording/session-recorder.ts';
-import type { LimitSettings } from './session-limits.ts';
+import type { ProxySettings } from './proxy-connection.ts';
 
 export interface SshProxyDeps {
   auth: Pick<AuthService, 'verifyCredentials' | 'recordFailure' | 'isLocked'>;
@@ -22,7 +24,8 @@ export interface SshProxyDeps {
   sshKeys: Pick<SshKeysService, 'keysOf'>;
   secrets: Pick<SecretsService, 'byName' | 'canLaunch' | 'revealCredential' | 'pinHostKey'>;
   sessions: Pick<SessionsService, 'open' | 'end' | 'heartbeat'>;
-  ingest: Pick<IngestService, 'chunk' | 'events'>;
+  /** Recordings are stored by group commit (`batch`): one transaction per flush tick for all sessions. */
+  ingest: Pick<IngestService, 'batch'>;
   audit: Pick<AuditService, 'record'>;
   bus: Pick<Bus, 'publish' | 'subscribe'>;
   logger: Logger;
@@ -34,7 +37,7 @@ export interface SshProxyDeps {
   recorder?: RecorderOptions;
   targetReadyTimeoutMs?: number;
   /** The session-recording settings (inactivity timeout, maximum session length); the SettingsService fits. */
-  settings?: { get(): Promise<LimitSettings> };
+  settings?: { get(): Promise<ProxySettings> };
   /** Length of a settings "minute" (60 000; tests shorten it). */
   minuteMs?: number;
 }
@@ -55,12 +58,15 @@ export class SshProxy {
     this.log = deps.logger.child({ component: 'ssh-proxy' });
     this.hostKey = loadOrCreateHostKey(deps.dataDir);
     const authenticator = new ProxyAuthenticator(deps);
+    const writer = new RecordingWriter(deps.ingest);
     this.server = new ssh2.Server({ hostKeys: [this.hostKey.privateKey], ident: 'Vigil', keepaliveInterval: 15_000, keepaliveCountMax: 3 }, (conn, info) => {
       if (this.closing) {
         conn.end();
         return;
       }
-      const c = new ProxyConnection({ ...deps, authenticator, logger: this.log }, conn, info.ip);
+      // Keystrokes and echoes are tiny packets: no Nagle delay behind an unacknowledged one (as OpenSSH does for interactive sessions).
+      (conn as Connection & { setNoDelay(on: boolean): unknown }).setNoDelay(true); // in ssh2's Connection, missing from its types
+      const c = new ProxyConnection({ ...deps, authenticator, writer, logger: this.log }, conn, info.ip);
       this.connections.add(c);
       conn.on('close', () => this.connections.delete(c));
     });

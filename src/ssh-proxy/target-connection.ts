@@ -29,6 +29,8 @@ export interface TargetConnectOptions {
 export interface TargetConnection {
   client: ssh2.Client;
   hostKeyFingerprint: string;
+  /** The local end of the TCP connection: the target's sshd sees it as the client (SSH_CLIENT). */
+  local: { address: string; port: number } | null;
 }
 
 /** Connects and authenticates to the secret's target with its stored credential. */
@@ -71,6 +73,9 @@ export function connectTarget(opts: TargetConnectOptions): Promise<TargetConnect
       client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => credential.value)));
     }
     const fail = (err: Error & { level?: string; code?: string }): void => {
+      // ssh2 may emit a second error (e.g. the socket closing after a failed handshake); one with
+      // no listener would crash the process.
+      client.on('error', () => undefined);
       client.removeListener('ready', onReady);
       client.end();
       if (mismatch) {
@@ -86,7 +91,11 @@ export function connectTarget(opts: TargetConnectOptions): Promise<TargetConnect
     };
     const onReady = (): void => {
       client.removeListener('error', fail);
-      resolve({ client, hostKeyFingerprint: presented ?? '' });
+      client.setNoDelay(true); // interactive echo: no Nagle delay (see ssh-proxy.ts)
+      // ssh2 keeps its socket private; its local end is what the target sees as the client.
+      const sock = (client as unknown as { _sock?: { localAddress?: string; localPort?: number } })._sock;
+      const local = sock?.localAddress && sock.localPort ? { address: sock.localAddress, port: sock.localPort } : null;
+      resolve({ client, hostKeyFingerprint: presented ?? '', local });
     };
     client.once('ready', onReady);
     client.once('error', fail);

@@ -5,6 +5,8 @@ import { startServer, type RunningServer, type ServerOptions } from '../../src/s
 import { freshPostgresDatabase, tempDir, TEST_BUS_URL } from './stores.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
+/** One key for every test server, so a server restarted on the same database can read its secrets. */
+export const TEST_MASTER_KEY = randomBytes(32).toString('hex');
 
 export interface Stack {
   name: string;
@@ -37,7 +39,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Se
     VIGIL_HTTP_PORT: '0',
     VIGIL_SSH_PORT: '0',
     VIGIL_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    VIGIL_MASTER_KEY: randomBytes(32).toString('hex'),
+    VIGIL_MASTER_KEY: TEST_MASTER_KEY,
     VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

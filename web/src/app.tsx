@@ -3,6 +3,7 @@ import type { UserView } from '../../src/protocol/identity.ts';
 import { logout, me, setUnauthorizedHandler } from './api.ts';
 import { AuthContext, type Auth, type Permission } from './auth.tsx';
 import { LoginPage } from './pages/login.tsx';
+import { AgentsPage } from './pages/agents.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { MonitoringPage } from './pages/monitoring.tsx';
 import { RecordingPage } from './pages/recording.tsx';
@@ -29,6 +30,7 @@ const NAV: NavItem[] = [
   { to: '/secrets', label: 'Secrets' },
   { to: '/users', label: 'Users and roles', any: ['users.administer'] },
   { to: '/ssh-keys', label: 'SSH keys' },
+  { to: '/agents', label: 'Agents', any: ['settings.administer'] },
   { to: '/audit', label: 'Audit log', any: ['audit.view'] },
   { to: '/settings', label: 'Settings', any: ['settings.administer'] },
 ];
@@ -136,6 +138,7 @@ function route(path: string, query: URLSearchParams, a: Auth): ReactNode {
   if (path === '/secrets') return <SecretsPage />;
   if (path === '/users') return guard(a, ['users.administer'], <UsersPage />);
   if (path === '/ssh-keys') return <SshKeysPage />;
+  if (path === '/agents') return guard(a, ['settings.administer'], <AgentsPage />);
   if (path === '/audit') return guard(a, ['audit.view'], <AuditPage />);
   if (path === '/settings') return guard(a, ['settings.administer'], <SettingsPage />);
   return (

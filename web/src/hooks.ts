@@ -42,3 +42,21 @@ export function useInterval(fn: () => void, ms: number | null): void {
     return () => clearInterval(t);
   }, [ms]);
 }
+
+/** A button's asynchronous action: busy while it runs, its error as one line afterwards. */
+export function useAction(): { busy: boolean; error: string | null; run: (action: () => Promise<unknown>) => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback((action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    action().then(
+      () => setBusy(false),
+      (err: unknown) => {
+        setBusy(false);
+        setError(err instanceof Error ? err.message : String(err));
+      },
+    );
+  }, []);
+  return { busy, error, run };
+}

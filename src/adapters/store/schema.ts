@@ -112,6 +112,9 @@ export interface SessionsTable {
   component: string;
   /** The server node holding the live connection (for control routing and failover). */
   node_id: string | null;
+  /** The SSH proxy's local address and port towards the target (the target's SSH_CLIENT). */
+  target_source_address: string | null;
+  target_source_port: number | null;
   started_at: number;
   ended_at: number | null;
   last_activity_at: number;
@@ -161,10 +164,12 @@ export interface RecordingChunksTable {
   created_at: number;
 }
 
+/** webm (finalised, seekable), mp4 (converted), or a terminal recording's seek index and its keyframes. */
+export type RecordingFileFormat = 'webm' | 'mp4' | 'cast-index' | 'cast-keyframes';
+
 export interface RecordingFilesTable {
   session_id: string;
-  /** webm (finalised, seekable) or mp4 (converted). */
-  format: 'webm' | 'mp4';
+  format: RecordingFileFormat;
   location: 'database' | 'share' | 'archive';
   blob_key: string;
   size: number;
@@ -202,7 +207,72 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+export interface ClusterNodesTable {
+  id: string;
+  hostname: string;
+  pid: number;
+  roles: string;
+  version: string;
+  http_url: string | null;
+  ssh_port: number | null;
+  started_at: number;
+  last_seen_at: number;
+  stopped_at: number | null;
+}
+
+export interface SystemMetaTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
+export interface AgentEnrollmentTokensTable {
+  id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  agent_id: string | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  host_name: string;
+  version: string;
+  /** SHA-256 of the agent's own credential (`vgn_…`). */
+  credential_hash: string;
+  /** active | deactivated */
+  state: 'active' | 'deactivated';
+  /** JSON: the last status the agent reported (capture paths, spool, counters). */
+  status: string | null;
+  /** JSON array of the host's addresses, for matching launched sessions by target host. */
+  addresses: string | null;
+  enrolled_at: number;
+  last_seen_at: number;
+  deactivated_at: number | null;
+  deactivated_by: string | null;
+}
+
+export interface AgentLoginsTable {
+  agent_id: string;
+  /** The agent's stable key for one login (boot id + leader pid + start time). */
+  login_key: string;
+  /** The session the login joined; null when it was ignored (record-all off, nothing launched). */
+  session_id: string | null;
+  /** 1 when the agent holds the session (a `host` session it opened), 0 when it joined another. */
+  held: number;
+  user_name: string;
+  tty: string | null;
+  remote_address: string | null;
+  created_at: number;
+  ended_at: number | null;
+}
+
 export interface Database {
+  agent_enrollment_tokens: AgentEnrollmentTokensTable;
+  agents: AgentsTable;
+  agent_logins: AgentLoginsTable;
   sessions: SessionsTable;
   session_grants: SessionGrantsTable;
   recording_chunks: RecordingChunksTable;
@@ -210,6 +280,8 @@ export interface Database {
   blobs: BlobsTable;
   activity_events: ActivityEventsTable;
   leases: LeasesTable;
+  cluster_nodes: ClusterNodesTable;
+  system_meta: SystemMetaTable;
   event_cursors: EventCursorsTable;
   users: UsersTable;
   roles: RolesTable;

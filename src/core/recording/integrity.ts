@@ -1,4 +1,5 @@
 import type { Store } from '../../adapters/store/store.ts';
+import type { RecordingFileFormat } from '../../adapters/store/schema.ts';
 import { NotFoundError } from '../errors.ts';
 import type { BlobLocation, BlobStore, BlobStores } from './blob-store.ts';
 import { chainStart, chunkDigest, nextChain } from './hash-chain.ts';
@@ -13,7 +14,7 @@ export interface IntegrityProblem {
 }
 
 export interface RecordingFileCheck {
-  format: 'webm' | 'mp4';
+  format: RecordingFileFormat;
   valid: boolean;
   message: string | null;
 }

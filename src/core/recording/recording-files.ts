@@ -1,10 +1,11 @@
 import fs from 'node:fs/promises';
+import type { RecordingFileFormat } from '../../adapters/store/schema.ts';
 import type { Store } from '../../adapters/store/store.ts';
 import type { Clock } from '../clock.ts';
 import type { BlobLocation, BlobStores } from './blob-store.ts';
 import { chunkDigest } from './hash-chain.ts';
 
-export type FileFormat = 'webm' | 'mp4';
+export type FileFormat = RecordingFileFormat;
 
 export interface RecordingFile {
   format: FileFormat;
@@ -33,7 +34,11 @@ export class RecordingFiles {
 
   /** Stores `file` as the session's `format` file (replacing an earlier one) and returns it. */
   async save(sessionId: string, format: FileFormat, location: BlobLocation, file: string): Promise<RecordingFile> {
-    const data = await fs.readFile(file);
+    return this.saveData(sessionId, format, location, await fs.readFile(file));
+  }
+
+  /** Stores `data` as the session's `format` file (replacing an earlier one) and returns it. */
+  async saveData(sessionId: string, format: FileFormat, location: BlobLocation, data: Buffer): Promise<RecordingFile> {
     const previous = await this.get(sessionId, format);
     const saved: RecordingFile = {
       format,
@@ -52,6 +57,16 @@ export class RecordingFiles {
       .execute();
     if (previous && previous.location !== location) await this.deleteBlob(previous);
     return saved;
+  }
+
+  /** The bytes of a stored file. */
+  async read(f: RecordingFile): Promise<Buffer> {
+    return (await this.blobs.at(f.location)).get(f.blobKey);
+  }
+
+  /** Bytes [start, end] (inclusive) of a stored file. */
+  async readRange(f: RecordingFile, start: number, end: number): Promise<Buffer> {
+    return (await this.blobs.at(f.location)).getRange(f.blobKey, start, end);
   }
 
   /** Copies a stored file out to `file` for ffmpeg. */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, StorageLocation } from '../../adapters/store/schema.ts';
+import type { Database, RecordingFileFormat, StorageLocation } from '../../adapters/store/schema.ts';
 import type { Store } from '../../adapters/store/store.ts';
 import type { SessionRecordingSettings } from '../../protocol/settings.ts';
 import type { AuditActor, AuditInput } from '../audit/audit.service.ts';
@@ -55,7 +55,7 @@ const SYSTEM: AuditActor = { id: null, name: 'system' };
 interface MediaItem {
   label: string;
   seq: number | null;
-  format: 'webm' | 'mp4' | null;
+  format: RecordingFileFormat | null;
   location: BlobLocation;
   key: string;
   sha256: string;

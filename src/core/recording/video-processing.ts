@@ -70,6 +70,32 @@ export class VideoProcessing {
    * video is left alone; a recording ffmpeg cannot read marks processing `failed` and rejects.
    */
   async finalize(sessionId: string): Promise<void> {
+    return this.serial(sessionId, () => this.finalizeNow(sessionId));
+  }
+
+  /**
+   * Finalises again, after the first finalisation at session end: a launcher whose session was
+   * ended elsewhere (terminated, interrupted) has since uploaded what it spooled. Serialised with
+   * any finalisation still running, so the newest chunks always win.
+   */
+  async refinalize(sessionId: string): Promise<void> {
+    return this.serial(sessionId, () => this.finalizeNow(sessionId));
+  }
+
+  /** One finalisation per session at a time, so an older one never overwrites a newer one. */
+  private readonly finalizing = new Map<string, Promise<void>>();
+  private serial(sessionId: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.finalizing.get(sessionId) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.finalizing.set(sessionId, tail);
+    void tail.then(() => {
+      if (this.finalizing.get(sessionId) === tail) this.finalizing.delete(sessionId);
+    });
+    return run;
+  }
+
+  private async finalizeNow(sessionId: string): Promise<void> {
     const s = await this.session(sessionId);
     if (s.media !== 'webm' || s.storage === 'deleted') return;
     try {

@@ -12,14 +12,14 @@ export const liveTopic = (sessionId: string): string => `session.${sessionId}.li
 /**
  * Control messages on `session.<id>.control`:
  *   {type:'message', text, by}            show `text` to the user; the session continues
- *   {type:'terminate', reason, by}        tell the user, end the session's programs, finalise
+ *   {type:'terminate', reason, by, at}    (at: ms from the session's start, when it ended) tell the user, end the session's programs, finalise
  *   {type:'snapshot-request'}             a viewer joined: publish the current screen on the live topic
  * Live messages on `session.<id>.live`: {type:'output', data (base64), at} · {type:'snapshot', …}
  * · {type:'media', seq, data} · {type:'end', status}. Holders may add fields; viewers ignore unknown types.
  */
 export type ControlMessage =
   | { type: 'message'; text: string; by: string }
-  | { type: 'terminate'; reason: string | null; by: string }
+  | { type: 'terminate'; reason: string | null; by: string; at?: number }
   | { type: 'snapshot-request' };
 
 export class SessionControl {
@@ -42,9 +42,13 @@ export class SessionControl {
   async terminate(sessionId: string, reason: string | null, actor: AuditActor): Promise<void> {
     const s = await this.sessions.row(sessionId);
     if (s.status !== 'active') throw new ConflictError(`the session is already ${s.status}`);
-    await this.bus.publish(controlTopic(sessionId), { type: 'terminate', reason, by: actor.name ?? 'administrator' });
-    await this.serverEvent(sessionId, 'terminate', reason ?? '', { by: actor.name });
-    await this.sessions.end(sessionId, { status: 'terminated', reason: reason ?? 'terminated by an administrator', endedBy: actor.name });
+    // The session ends now: its holder hears of it a moment later (a loaded bus or a slow
+    // WebSocket), so the message carries the end time and the recording stops there too.
+    const endedAt = this.clock.now();
+    const at = Math.max(0, endedAt - Number(s.started_at));
+    await this.bus.publish(controlTopic(sessionId), { type: 'terminate', reason, by: actor.name ?? 'administrator', at });
+    await this.serverEvent(sessionId, 'terminate', reason ?? '', { by: actor.name }, at);
+    await this.sessions.end(sessionId, { status: 'terminated', reason: reason ?? 'terminated by an administrator', endedBy: actor.name, at: endedAt });
     await this.bus.publish(liveTopic(sessionId), { type: 'end', status: 'terminated' });
     await this.audit.record({ actor, action: 'session.terminate', target: { type: 'session', id: sessionId }, details: { reason } });
   }
@@ -66,9 +70,9 @@ export class SessionControl {
   }
 
   /** Messages and terminations appear in the activity grid (source `server`). */
-  private async serverEvent(sessionId: string, type: 'message' | 'terminate', text: string, details: Record<string, unknown>): Promise<void> {
+  private async serverEvent(sessionId: string, type: 'message' | 'terminate', text: string, details: Record<string, unknown>, atMs?: number): Promise<void> {
     const s = await this.sessions.row(sessionId);
-    const at = Math.max(0, this.clock.now() - Number(s.started_at));
+    const at = atMs ?? Math.max(0, this.clock.now() - Number(s.started_at));
     await this.store.db.transaction().execute(async (tx) => {
       const last = await tx.selectFrom('activity_events').select((eb) => eb.fn.max('seq').as('max')).where('session_id', '=', sessionId).where('source', '=', 'server').executeTakeFirst();
       const seq = last?.max === null || last?.max === undefined ? 0 : Number(last.max) + 1;

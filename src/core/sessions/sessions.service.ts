@@ -16,8 +16,23 @@ export interface OpenSessionInput {
   target: { host: string; user: string };
   clientAddress: string | null;
   nodeId: string | null;
+  /** SSH proxy: the local end of its connection to the target. */
+  targetSource?: { address: string; port: number } | null;
   /** Media this component will upload when recording: cast (terminal) or webm (desktop). */
   media: 'cast' | 'webm' | null;
+  /** Recording flags of a session without a secret (agent `host` sessions); a secret's flags win. */
+  recording?: { video: boolean; keystrokes: boolean };
+}
+
+export interface SessionsOptions {
+  /** A session whose component has not heartbeaten for this long is interrupted. */
+  heartbeatTimeoutMs: number;
+  /**
+   * A session held in-process by a server node (SSH proxy; `node_id` set) is interrupted once that
+   * node's cluster beat is older than this, or the node stopped — much sooner than the per-session
+   * heartbeat timeout. Unset: only per-session heartbeats count.
+   */
+  nodeSilentAfterMs?: number;
 }
 
 export type SessionEndedHook = (session: SessionRow) => Promise<void>;
@@ -36,7 +51,7 @@ export class SessionsService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly settings: { get(): Promise<SessionRecordingSettings> },
-    private readonly opts: { heartbeatTimeoutMs: number } = { heartbeatTimeoutMs: 60_000 },
+    private readonly opts: SessionsOptions = { heartbeatTimeoutMs: 60_000 },
   ) {}
 
   /** Runs after a session ends for any reason (finalise media, notify viewers). */
@@ -46,8 +61,9 @@ export class SessionsService {
 
   async open(input: OpenSessionInput): Promise<SessionRow> {
     const s = await this.settings.get();
-    const recording = s.enabled && !!input.secret?.recording.video;
-    const keystrokes = s.enabled && s.recordKeystrokes && !!input.secret?.recording.keystrokes;
+    const flags = input.secret?.recording ?? input.recording;
+    const recording = s.enabled && !!flags?.video;
+    const keystrokes = s.enabled && s.recordKeystrokes && !!flags?.keystrokes;
     const now = this.clock.now();
     const row: SessionRow = {
       id: newId(),
@@ -62,6 +78,8 @@ export class SessionsService {
       client_address: input.clientAddress,
       component: input.component,
       node_id: input.nodeId,
+      target_source_address: input.targetSource ? plainAddress(input.targetSource.address) : null,
+      target_source_port: input.targetSource?.port ?? null,
       started_at: now,
       ended_at: null,
       last_activity_at: now,
@@ -160,8 +178,10 @@ export class SessionsService {
    * Upload credentials stay valid for a while so a component can still flush what it spooled.
    */
   async end(sessionId: string, how: { status: Exclude<SessionStatus, 'active'>; reason: string | null; endedBy: string | null; at?: number }): Promise<SessionRow> {
-    const at = how.at ?? this.clock.now();
+    // A component's `at` comes from its own clock: never after now, never before the start.
+    const now = this.clock.now();
     const before = await this.row(sessionId);
+    const at = Math.max(Number(before.started_at), Math.min(how.at ?? now, now));
     if (before.status !== 'active') return before;
     const res = await this.store.db
       .updateTable('sessions')
@@ -183,11 +203,32 @@ export class SessionsService {
     return after;
   }
 
-  /** Marks `interrupted` every active session whose component has not heartbeaten in time. */
-  async sweepInterrupted(): Promise<string[]> {
-    const cutoff = this.clock.now() - this.opts.heartbeatTimeoutMs;
-    const stale = await this.store.db.selectFrom('sessions').select(['id', 'last_heartbeat_at']).where('status', '=', 'active').where('last_heartbeat_at', '<', cutoff).execute();
+  /**
+   * Marks `interrupted` every active session whose holder is gone: its server node stopped beating
+   * (see ClusterNodes) or its component has not heartbeaten in time. Safe to run on every node at
+   * once: ending is a conditional update, so each session ends once.
+   */
+  async sweepInterrupted(which: { byNode: boolean; byHeartbeat: boolean } = { byNode: true, byHeartbeat: true }): Promise<string[]> {
+    const now = this.clock.now();
     const out: string[] = [];
+    if (which.byNode && this.opts.nodeSilentAfterMs !== undefined) {
+      const nodeCutoff = now - this.opts.nodeSilentAfterMs;
+      const orphaned = await this.store.db
+        .selectFrom('sessions')
+        .innerJoin('cluster_nodes', 'cluster_nodes.id', 'sessions.node_id')
+        .select(['sessions.id as id', 'sessions.last_heartbeat_at as lastHeartbeat', 'cluster_nodes.id as node', 'cluster_nodes.hostname as host', 'cluster_nodes.last_seen_at as lastSeen'])
+        .where('sessions.status', '=', 'active')
+        .where((eb) => eb.or([eb('cluster_nodes.last_seen_at', '<', nodeCutoff), eb('cluster_nodes.stopped_at', 'is not', null)]))
+        .execute();
+      for (const s of orphaned) {
+        const at = Math.max(Number(s.lastHeartbeat), Number(s.lastSeen));
+        const row = await this.end(s.id, { status: 'interrupted', reason: `the Vigil node holding the session (${s.host}, ${s.node}) stopped answering`, endedBy: null, at: Math.min(at, now) });
+        if (row.status === 'interrupted') out.push(s.id);
+      }
+    }
+    if (!which.byHeartbeat) return out;
+    const cutoff = now - this.opts.heartbeatTimeoutMs;
+    const stale = await this.store.db.selectFrom('sessions').select(['id', 'last_heartbeat_at']).where('status', '=', 'active').where('last_heartbeat_at', '<', cutoff).execute();
     for (const s of stale) {
       const row = await this.end(s.id, { status: 'interrupted', reason: 'the recording component stopped sending heartbeats', endedBy: null, at: Number(s.last_heartbeat_at) });
       if (row.status === 'interrupted') out.push(s.id);
@@ -195,7 +236,44 @@ export class SessionsService {
     return out;
   }
 
+  /**
+   * The session a login on a target host belongs to: active, launched within `sinceMs` for one of
+   * the host's names/addresses and the login's user, not held by an agent and not yet joined by
+   * another login. The oldest such session wins (logins follow launches in order).
+   */
+  /**
+   * The launched session a host login belongs to. An SSH proxy session whose connection to the
+   * target left from the login's client address and port (SSH_CLIENT) is it, exactly, even with
+   * several sessions to the same host and user. Otherwise the oldest recent session for this
+   * host and user that no login joined yet — but not a proxy session that reached the target
+   * from the login's client address on another port: that one is another connection.
+   */
+  async findLaunchedForLogin(q: { hosts: string[]; user: string; sinceMs: number; remoteAddress?: string | null; remotePort?: number | null }): Promise<SessionRow | undefined> {
+    if (q.hosts.length === 0) return undefined;
+    const candidates = this.store.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('status', '=', 'active')
+      .where('component', '!=', 'agent')
+      .where('target_host', 'in', q.hosts)
+      .where('target_user', '=', q.user)
+      .where('started_at', '>=', this.clock.now() - q.sinceMs)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('agent_logins').select('login_key').whereRef('agent_logins.session_id', '=', 'sessions.id'))))
+      .orderBy('started_at')
+      .limit(1);
+    const address = q.remoteAddress ? plainAddress(q.remoteAddress) : null;
+    if (!address || !q.remotePort) return candidates.executeTakeFirst();
+    const exact = await candidates.where('target_source_address', '=', address).where('target_source_port', '=', q.remotePort).executeTakeFirst();
+    if (exact) return exact;
+    return candidates.where((eb) => eb.or([eb('target_source_address', 'is', null), eb('target_source_address', '!=', address)])).executeTakeFirst();
+  }
+
   async touchActivity(sessionId: string, atMs: number): Promise<void> {
     await this.store.db.updateTable('sessions').set({ last_activity_at: atMs }).where('id', '=', sessionId).where('last_activity_at', '<', atMs).execute();
   }
+}
+
+/** An IPv4 address without its IPv6-mapped prefix, so both ends of a connection spell it alike. */
+function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }

@@ -6,7 +6,7 @@ import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/err
 import type { AuthService } from '../../core/identity/auth.service.ts';
 import { sendError } from './errors.ts';
 import { HttpMetrics } from './metrics.ts';
-import { checkAccess } from './route.ts';
+import { checkAccess, type AgentCaller } from './route.ts';
 import { securityHeaders } from './security-headers.ts';
 
 export const SESSION_COOKIE = 'vigil_session';
@@ -23,6 +23,8 @@ export interface AppOptions {
   metrics?: HttpMetrics;
   /** Checks a recording component's upload credential for the session in the `:id` path parameter. */
   componentAuth?: (token: string, sessionId: string) => Promise<boolean>;
+  /** Checks a host agent's own credential; null when unknown (may throw for a deactivated agent). */
+  agentAuth?: (token: string) => Promise<AgentCaller | null>;
   /** Registers the routes of each domain; the composition root decides which run on this node. */
   routes: Array<(app: FastifyInstance) => void>;
 }
@@ -58,9 +60,15 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const cookieToken = req.cookies[SESSION_COOKIE];
+    const access = req.routeOptions.config?.access;
+    if (access === 'agent') {
+      const agent = bearer && opts.agentAuth ? await opts.agentAuth(bearer.trim()) : null;
+      if (!agent) throw new UnauthorizedError('a valid agent credential is required');
+      req.agent = agent;
+      return;
+    }
     if (bearer) req.principal = await opts.auth.authenticate(bearer.trim(), 'bearer');
     else if (cookieToken) req.principal = await opts.auth.authenticate(cookieToken, 'cookie');
-    const access = req.routeOptions.config?.access;
     if (!access) return; // 404s fall through to the not-found handler
     if (access === 'component') {
       const sessionId = (req.params as { id?: string }).id ?? '';

@@ -10,6 +10,9 @@ interface Rendered {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY']);
 
+/** node-postgres reports a lost or impossible connection by message only. */
+const CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down))/;
+
 const FASTIFY_ERRORS: Record<string, Rendered> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload-too-large', message: 'request body is larger than this route accepts' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported-media-type', message: 'send the body as application/json' },
@@ -27,7 +30,7 @@ export function renderError(err: unknown, requestId: string): Rendered {
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, code: 'bad-request', message: e.message ?? 'bad request' };
   }
-  if (e.code && CONNECTION_CODES.has(e.code)) {
+  if ((e.code && CONNECTION_CODES.has(e.code)) || (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message))) {
     return { status: 503, code: 'unavailable', message: 'the database or broker is unavailable; retry shortly' };
   }
   return { status: 500, code: 'internal', message: `internal error (request ${requestId}); the server log has the details` };

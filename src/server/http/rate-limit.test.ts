@@ -10,3 +10,16 @@ it('allows max hits per window per key, then refuses until the window turns', ()
   now = 1000;
   assert.equal(rl.hit('a'), true);
 });
+
+it('reports a key as exhausted only while its window is full', () => {
+  let now = 0;
+  const rl = new RateLimiter(2, 1000, () => now);
+  assert.equal(rl.exhausted('a'), false);
+  rl.hit('a');
+  assert.equal(rl.exhausted('a'), false);
+  rl.hit('a');
+  assert.equal(rl.exhausted('a'), true);
+  assert.equal(rl.exhausted('b'), false);
+  now = 1000;
+  assert.equal(rl.exhausted('a'), false);
+});

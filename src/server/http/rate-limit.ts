@@ -17,6 +17,12 @@ export class RateLimiter {
     return w.count <= this.max;
   }
 
+  /** True when the key has used its budget for this window (counts nothing). */
+  exhausted(key: string): boolean {
+    const w = this.windows.get(key);
+    return w !== undefined && this.now() - w.start < this.windowMs && w.count >= this.max;
+  }
+
   private sweep(t: number): void {
     for (const [k, w] of this.windows) if (t - w.start >= this.windowMs) this.windows.delete(k);
   }

@@ -9,9 +9,17 @@ import { parseWith } from './validate.ts';
  * it and the authorization-matrix test checks each against each built-in role.
  * - `public`: anyone; `authenticated`: any signed-in user (the handler may check more);
  * - a permission: signed-in users holding it; `component`: recording components with an upload credential;
+ * - `agent`: enrolled host agents with their own credential (`vgn_…`);
  * - `self-or-users.administer`: the user named by the `:id` path parameter, or a users administrator.
  */
-export type Access = 'public' | 'authenticated' | 'component' | 'self-or-users.administer' | Permission;
+export type Access = 'public' | 'authenticated' | 'component' | 'agent' | 'self-or-users.administer' | Permission;
+
+/** An enrolled host agent, set on requests to `agent` routes. */
+export interface AgentCaller {
+  id: string;
+  hostName: string;
+  addresses: string[];
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,6 +27,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    agent?: AgentCaller;
   }
 }
 
@@ -68,7 +77,7 @@ export function route<B = undefined, Q = undefined, P = undefined>(app: FastifyI
 
 /** The access check, run before validation so an anonymous caller learns nothing about the shape. */
 export function checkAccess(access: Access, principal: Principal | undefined, params: unknown): void {
-  if (access === 'public' || access === 'component') return;
+  if (access === 'public' || access === 'component' || access === 'agent') return;
   if (!principal) throw new UnauthorizedError();
   if (access === 'authenticated') return;
   if (access === 'self-or-users.administer') {

@@ -1,3 +1,4 @@
+import { castEventLine } from './cast-line.ts';
 import type { InputUnit } from './echo-detector.ts';
 
 export type ChunkSink = (seq: number, data: Buffer) => Promise<void>;
@@ -19,8 +20,13 @@ export interface CastHeader {
 
 /** Bytes per chunk; well under the pipeline's 8 MiB limit. */
 const CHUNK_BYTES = 1024 * 1024;
-/** Buffered bytes beyond which writers are held back until a flush catches up. */
-const HIGH_WATER = 4 * 1024 * 1024;
+/** Buffered bytes at which a flush starts early (bulk output), without holding the writer back. */
+const FLUSH_AT = 4 * 1024 * 1024;
+/**
+ * Buffered bytes beyond which writers are held back until a flush catches up. Above FLUSH_AT so
+ * that output keeps flowing while the previous flush is being committed (no stop-and-go).
+ */
+const HIGH_WATER = 16 * 1024 * 1024;
 const RETRIES = 3;
 
 /**
@@ -37,6 +43,8 @@ export class CastWriter {
   private headerWritten = false;
   private tail: Promise<void> = Promise.resolve();
   private waiters: Array<() => void> = [];
+  /** An early flush (past FLUSH_AT) is under way. */
+  private flushing = false;
   failed: unknown;
 
   constructor(
@@ -55,7 +63,7 @@ export class CastWriter {
 
   push(atMs: number, code: CastCode, data: string, gate?: InputUnit): void {
     if (this.failed !== undefined) return;
-    const line = `${JSON.stringify([Math.max(0, Math.round(atMs)) / 1000, code, data])}\n`;
+    const line = castEventLine(Math.max(0, Math.round(atMs)) / 1000, code, data);
     this.bytes += line.length;
     if (this.held.length === 0 && (!gate || gate.state !== 'pending')) {
       if (!gate || gate.state === 'visible') this.ready.push(line);
@@ -82,8 +90,14 @@ export class CastWriter {
 
   /** Undefined when the caller may go on; else a promise that settles once a flush made room. */
   whenWritable(): Promise<void> | undefined {
-    if (this.bytes < HIGH_WATER || this.failed !== undefined) return undefined;
-    this.flush().catch(() => {});
+    if (this.bytes < FLUSH_AT || this.failed !== undefined) return undefined;
+    if (!this.flushing) {
+      this.flushing = true;
+      this.flush()
+        .catch(() => {})
+        .finally(() => (this.flushing = false));
+    }
+    if (this.bytes < HIGH_WATER) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -104,25 +118,36 @@ export class CastWriter {
       this.headerWritten = true;
     }
     while (this.ready.length > 0 && this.failed === undefined) {
-      let size = 0;
-      let n = 0;
-      while (n < this.ready.length && (n === 0 || size + this.ready[n]!.length <= CHUNK_BYTES)) size += this.ready[n++]!.length;
-      const lines = this.ready.slice(0, n);
-      await this.write(Buffer.from(lines.join('')));
-      this.ready.splice(0, n);
-      this.bytes -= size;
+      // Everything ready goes out at once (bulk output: several chunks), so the group commit
+      // stores them in one transaction instead of one commit per chunk.
+      const writes: Array<Promise<void>> = [];
+      let total = 0;
+      while (this.ready.length > 0) {
+        let size = 0;
+        let n = 0;
+        while (n < this.ready.length && (n === 0 || size + this.ready[n]!.length <= CHUNK_BYTES)) size += this.ready[n++]!.length;
+        writes.push(this.write(this.seq++, Buffer.from(this.ready.splice(0, n).join(''))));
+        total += size;
+      }
+      const results = await Promise.allSettled(writes);
+      if (this.failed === undefined) this.bytes -= total; // a failure already dropped everything
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) {
+        for (const w of this.waiters.splice(0)) w();
+        throw (failed as PromiseRejectedResult).reason;
+      }
       if (this.bytes < HIGH_WATER / 2) for (const w of this.waiters.splice(0)) w();
     }
     if (this.failed !== undefined) for (const w of this.waiters.splice(0)) w();
   }
 
-  private async write(data: Buffer): Promise<void> {
+  private async write(seq: number, data: Buffer): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.sink(this.seq, data);
-        this.seq += 1;
+        await this.sink(seq, data);
         return;
       } catch (err) {
+        if (this.failed !== undefined) throw this.failed;
         if (attempt >= RETRIES) {
           this.failed = err;
           this.held = [];

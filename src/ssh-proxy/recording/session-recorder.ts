@@ -1,18 +1,17 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../adapters/log/logger.ts';
 import type { Clock } from '../../core/clock.ts';
-import type { IngestService } from '../../core/recording/ingest.service.ts';
-import type { SessionsService } from '../../core/sessions/sessions.service.ts';
 import type { ActivityType } from '../../protocol/sessions.ts';
 import type { RelayTaps } from '../channel-relay.ts';
 import { CastWriter } from './cast-writer.ts';
 import { EventLog } from './event-log.ts';
+import type { RecordingWriter } from './recording-writer.ts';
 import { TerminalTracker } from './terminal-tracker.ts';
 import { terminalText } from './terminal-text.ts';
 
 export interface RecorderDeps {
-  ingest: Pick<IngestService, 'chunk' | 'events'>;
-  sessions: Pick<SessionsService, 'heartbeat'>;
+  /** Group commit shared by the proxy's sessions: chunks, events, heartbeats and the shared ticks. */
+  writer: Pick<RecordingWriter, 'chunk' | 'events' | 'heartbeat' | 'every'>;
   clock: Clock;
   logger: Logger;
   /**
@@ -60,9 +59,7 @@ export class SessionRecorder {
   private outputText = '';
   private outputAt = 0;
   private outputClipped = false;
-  private readonly flushTimer: NodeJS.Timeout;
-  private readonly tickTimer: NodeJS.Timeout;
-  private readonly heartbeatTimer: NodeJS.Timeout;
+  private readonly stopTimers: Array<() => void>;
   private closed: Promise<void> | undefined;
   private failed = false;
   private began = false;
@@ -75,15 +72,18 @@ export class SessionRecorder {
   ) {
     this.recording = session.record_video === 1;
     this.keystrokes = this.recording && session.record_keystrokes === 1;
-    this.cast = this.recording ? new CastWriter({ startedAtMs: Number(session.started_at), width: 80, height: 24 }, (seq, data) => this.deps.ingest.chunk(session.id, seq, data).then(() => undefined)) : undefined;
-    this.events = new EventLog((events) => this.deps.ingest.events(session.id, 'proxy', events));
+    const { writer } = deps;
+    this.cast = this.recording ? new CastWriter({ startedAtMs: Number(session.started_at), width: 80, height: 24 }, (seq, data) => writer.chunk(session.id, seq, data)) : undefined;
+    this.events = new EventLog((events) => writer.events(session.id, events));
     this.echoWindowMs = opts.echoWindowMs ?? 1000;
-    this.flushTimer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 1000);
-    this.tickTimer = setInterval(() => this.tick(), 200);
-    this.heartbeatTimer = setInterval(() => {
-      this.deps.sessions.heartbeat(session.id).catch((err: unknown) => this.deps.logger.warn({ err, session: session.id }, 'session heartbeat failed'));
-    }, opts.heartbeatIntervalMs ?? 10_000);
-    for (const t of [this.flushTimer, this.tickTimer, this.heartbeatTimer]) t.unref();
+    // Shared timers: every session flushes on the same tick, so their writes share one commit.
+    this.stopTimers = [
+      writer.every(opts.flushIntervalMs ?? 1000, () => void this.flush()),
+      writer.every(200, () => this.tick()),
+      writer.every(opts.heartbeatIntervalMs ?? 10_000, () => {
+        writer.heartbeat(session.id).catch((err: unknown) => this.deps.logger.warn({ err, session: session.id }, 'session heartbeat failed'));
+      }),
+    ];
   }
 
   /** Milliseconds since the session started. */
@@ -181,9 +181,7 @@ export class SessionRecorder {
   /** Writes everything and stops. Resolves when the last chunk and events are stored. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      clearInterval(this.tickTimer);
-      clearInterval(this.heartbeatTimer);
-      clearInterval(this.flushTimer);
+      for (const stop of this.stopTimers) stop();
       await this.tracker?.close(this.now());
       await this.flush(true);
     })();
@@ -239,17 +237,29 @@ export class SessionRecorder {
   }
 }
 
-/** The bytes without NULs (a copy only when there are any). */
+/** Zeros to compare runs of NULs against with memcmp (Buffer.compare) instead of a JS loop. */
+const ZEROS = Buffer.alloc(4096);
+
+/** Index of the first byte at or after `from` that is not NUL (b.length if none). */
+function skipNul(b: Buffer, from: number): number {
+  let j = from;
+  // Whole blocks first (a bulk `cat` of zeros is all NULs), then byte by byte within the last one.
+  while (j + ZEROS.length <= b.length && ZEROS.compare(b, j, j + ZEROS.length) === 0) j += ZEROS.length;
+  while (j < b.length && b[j] === 0) j += 1;
+  return j;
+}
+
+/** The bytes without NULs (a copy only when there are any; nothing to copy when all are NUL). */
 export function withoutNul(b: Buffer): Buffer {
   let i = b.indexOf(0);
   if (i < 0) return b;
+  if (i === 0 && skipNul(b, 0) === b.length) return b.subarray(0, 0);
   const out = Buffer.allocUnsafe(b.length);
   let n = 0;
   let start = 0;
   while (i >= 0) {
     n += b.copy(out, n, start, i);
-    let j = i + 1;
-    while (j < b.length && b[j] === 0) j += 1;
+    const j = skipNul(b, i + 1);
     start = j;
     i = j < b.length ? b.indexOf(0, j) : -1;
   }

@@ -2,7 +2,9 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { get, qs } from '../api.ts';
 import { dateTime, fromLocalInput } from '../format.ts';
 import { Link } from '../router.tsx';
-import { Empty, ErrorBanner, Field, PageHeader } from '../ui/widgets.tsx';
+import { InputField, SelectField } from '../ui/form.tsx';
+import { ListTable } from '../ui/list-table.tsx';
+import { ErrorBanner, LoadMore, PageHeader } from '../ui/widgets.tsx';
 
 interface AuditEntry {
   id: string | number;
@@ -64,9 +66,7 @@ export function AuditPage() {
     setFilters(draft);
   };
   const input = (k: keyof Filters, label: string, placeholder?: string, type = 'text') => (
-    <Field label={label} htmlFor={`a-${k}`}>
-      <input id={`a-${k}`} type={type} placeholder={placeholder} value={draft[k]} onChange={(e) => setDraft({ ...draft, [k]: e.target.value })} />
-    </Field>
+    <InputField id={`a-${k}`} label={label} type={type} placeholder={placeholder} value={draft[k]} onChange={(v) => setDraft({ ...draft, [k]: v })} />
   );
 
   return (
@@ -77,13 +77,7 @@ export function AuditPage() {
         {input('action', 'Action', 'e.g. session.* or auth.login')}
         {input('targetType', 'Target type', 'session, secret, user…')}
         {input('targetId', 'Target id')}
-        <Field label="Outcome" htmlFor="a-outcome">
-          <select id="a-outcome" value={draft.outcome} onChange={(e) => setDraft({ ...draft, outcome: e.target.value })}>
-            <option value="">Any</option>
-            <option value="success">success</option>
-            <option value="failure">failure</option>
-          </select>
-        </Field>
+        <SelectField id="a-outcome" label="Outcome" value={draft.outcome} onChange={(v) => setDraft({ ...draft, outcome: v })} options={[['', 'Any'], ['success', 'success'], ['failure', 'failure']]} />
         {input('from', 'From', undefined, 'datetime-local')}
         {input('to', 'To', undefined, 'datetime-local')}
         <div className="filter-actions">
@@ -103,54 +97,27 @@ export function AuditPage() {
         </div>
       </form>
       <ErrorBanner error={error} />
-      {!loading && items.length === 0 && !error ? <Empty>No audit entries match.</Empty> : null}
-      {items.length > 0 ? (
-        <table className="table audit-table" aria-label="Audit log">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Actor</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Outcome</th>
-              <th>Address</th>
-              <th>Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((e) => (
-              <tr key={String(e.id)}>
-                <td className="nowrap">{dateTime(e.at)}</td>
-                <td>{e.actor.name ?? <span className="muted">system</span>}</td>
-                <td className="mono">{e.action}</td>
-                <td className="small">
-                  {e.target?.type === 'session' ? (
-                    <Link to={`/sessions/${encodeURIComponent(e.target.id)}/recording`}>session {e.target.id}</Link>
-                  ) : e.target ? (
-                    `${e.target.type} ${e.target.id}`
-                  ) : (
-                    '—'
-                  )}
-                </td>
-                <td>
-                  <span className={`badge ${e.outcome === 'success' ? 'badge-active' : 'badge-terminated'}`}>{e.outcome}</span>
-                </td>
-                <td className="mono small">{e.ip ?? '—'}</td>
-                <td className="mono small details-cell" title={e.details ? JSON.stringify(e.details, null, 1) : undefined}>
-                  {e.details && Object.keys(e.details).length > 0 ? JSON.stringify(e.details) : ''}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {cursor ? (
-        <div className="more">
-          <button type="button" className="button" onClick={more}>
-            Load more
-          </button>
-        </div>
-      ) : null}
+      <ListTable
+        label="Audit log"
+        className="audit-table"
+        rows={items}
+        rowKey={(e) => String(e.id)}
+        empty={!loading && !error ? 'No audit entries match.' : undefined}
+        columns={[
+          { header: 'Time', className: 'nowrap', cell: (e) => dateTime(e.at) },
+          { header: 'Actor', cell: (e) => e.actor.name ?? <span className="muted">system</span> },
+          { header: 'Action', className: 'mono', cell: (e) => e.action },
+          {
+            header: 'Target',
+            className: 'small',
+            cell: (e) => (e.target?.type === 'session' ? <Link to={`/sessions/${encodeURIComponent(e.target.id)}/recording`}>session {e.target.id}</Link> : e.target ? `${e.target.type} ${e.target.id}` : '—'),
+          },
+          { header: 'Outcome', cell: (e) => <span className={`badge ${e.outcome === 'success' ? 'badge-active' : 'badge-terminated'}`}>{e.outcome}</span> },
+          { header: 'Address', className: 'mono small', cell: (e) => e.ip ?? '—' },
+          { header: 'Details', className: 'mono small details-cell', cell: (e) => (e.details && Object.keys(e.details).length > 0 ? <span title={JSON.stringify(e.details, null, 1)}>{JSON.stringify(e.details)}</span> : '') },
+        ]}
+      />
+      <LoadMore more={cursor !== null} onMore={more} />
     </div>
   );
 }

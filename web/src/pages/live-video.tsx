@@ -7,7 +7,7 @@ const TYPES = ['video/webm; codecs="vp8"', 'video/webm; codecs="vp9"', 'video/we
  * that joins mid-stream can only start at a chunk that carries the WebM header; until then it
  * shows a note.
  */
-export function LiveVideo({ sink }: { sink: MutableRefObject<((chunk: Uint8Array) => void) | null> }) {
+export function LiveVideo({ sink, backlog }: { sink: MutableRefObject<((chunk: Uint8Array, join?: boolean) => void) | null>; backlog: MutableRefObject<Array<[Uint8Array, boolean]>> }) {
   const video = useRef<HTMLVideoElement>(null);
   const [note, setNote] = useState<string | null>('Waiting for the desktop video…');
 
@@ -57,15 +57,23 @@ export function LiveVideo({ sink }: { sink: MutableRefObject<((chunk: Uint8Array
       });
       pump();
     });
-    sink.current = (chunk) => {
+    // The launcher answers a joining viewer with a `join` frame: the WebM header and the current
+    // cluster. Playback starts there (or at any chunk that begins with the header); later join
+    // frames (sent for other viewers) would replay a cluster and are skipped.
+    let started = false;
+    sink.current = (chunk, join) => {
+      if (started && join) return;
+      if (!started && !join && !startsWithEbmlHeader(chunk)) return;
+      started = true;
       pending.push(chunk);
       pump();
     };
+    for (const [chunk, join] of backlog.current.splice(0)) sink.current(chunk, join);
     return () => {
       sink.current = null;
       URL.revokeObjectURL(url);
     };
-  }, [sink]);
+  }, [sink, backlog]);
 
   return (
     <div className="live-video">
@@ -73,4 +81,8 @@ export function LiveVideo({ sink }: { sink: MutableRefObject<((chunk: Uint8Array
       {note ? <div className="live-video-note">{note}</div> : null}
     </div>
   );
+}
+
+function startsWithEbmlHeader(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3;
 }

@@ -8,7 +8,8 @@ import { Link, navigate } from '../router.tsx';
 import { searchSessions, type SearchFilters, type SessionItem } from '../sessions-api.ts';
 import { Highlight } from '../ui/highlight.tsx';
 import { CameraIcon, EyeIcon, SearchIcon, StopIcon } from '../ui/icons.tsx';
-import { Checkbox, Empty, ErrorBanner, Field, Notice, PageHeader, StatusBadge, Tabs } from '../ui/widgets.tsx';
+import { InputField, SelectField } from '../ui/form.tsx';
+import { Checkbox, Empty, ErrorBanner, LoadMore, Notice, PageHeader, StatusBadge, Tabs } from '../ui/widgets.tsx';
 import { TerminateDialog } from './terminate-dialog.tsx';
 
 const SOURCE_LABELS: Record<SearchSource, string> = {
@@ -142,31 +143,12 @@ export function MonitoringPage() {
               <Checkbox key={s} id={`in-${s}`} label={SOURCE_LABELS[s]} checked={draft.in.includes(s)} onChange={(on) => toggleSource(s, on)} />
             ))}
           </fieldset>
-          <Field label="User" htmlFor="f-user">
-            <input id="f-user" value={draft.user} onChange={(e) => setDraft({ ...draft, user: e.target.value })} />
-          </Field>
-          <Field label="Secret" htmlFor="f-secret">
-            <input id="f-secret" value={draft.secret} onChange={(e) => setDraft({ ...draft, secret: e.target.value })} />
-          </Field>
-          <Field label="Host" htmlFor="f-host">
-            <input id="f-host" value={draft.host} onChange={(e) => setDraft({ ...draft, host: e.target.value })} />
-          </Field>
-          <Field label="Kind" htmlFor="f-kind">
-            <select id="f-kind" value={draft.kind} onChange={(e) => setDraft({ ...draft, kind: e.target.value as SearchFilters['kind'] })}>
-              <option value="">Any</option>
-              {SESSION_KINDS.map((k) => (
-                <option key={k} value={k}>
-                  {k}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field label="Started from" htmlFor="f-from">
-            <input id="f-from" type="datetime-local" value={fromText} onChange={(e) => setFromText(e.target.value)} />
-          </Field>
-          <Field label="Started until" htmlFor="f-to">
-            <input id="f-to" type="datetime-local" value={toText} onChange={(e) => setToText(e.target.value)} />
-          </Field>
+          <InputField id="f-user" label="User" value={draft.user} onChange={(v) => setDraft({ ...draft, user: v })} />
+          <InputField id="f-secret" label="Secret" value={draft.secret} onChange={(v) => setDraft({ ...draft, secret: v })} />
+          <InputField id="f-host" label="Host" value={draft.host} onChange={(v) => setDraft({ ...draft, host: v })} />
+          <SelectField id="f-kind" label="Kind" value={draft.kind} onChange={(v) => setDraft({ ...draft, kind: v })} options={[['', 'Any'], ...SESSION_KINDS.map((k) => [k, k] as const)]} />
+          <InputField id="f-from" label="Started from" type="datetime-local" value={fromText} onChange={setFromText} />
+          <InputField id="f-to" label="Started until" type="datetime-local" value={toText} onChange={setToText} />
           <div className="filter-actions">
             <button type="button" className="button button-primary" onClick={(e) => submit(e)}>
               Apply
@@ -282,13 +264,7 @@ export function MonitoringPage() {
               ))}
             </table>
           ) : null}
-          {cursor ? (
-            <div className="more">
-              <button type="button" className="button" onClick={more}>
-                Load more
-              </button>
-            </div>
-          ) : null}
+          <LoadMore more={cursor !== null} onMore={more} />
         </section>
       </div>
       <TerminateDialog

@@ -1,9 +1,8 @@
 import { useCallback, useRef, useState } from 'react';
 import type { SessionView } from '../../../src/protocol/sessions.ts';
-import { errorText } from '../api.ts';
 import { useAuth } from '../auth.tsx';
 import { bytes } from '../format.ts';
-import { useInterval, useLoad } from '../hooks.ts';
+import { useAction, useInterval, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { getSession, recordingUrl, requestProcessing, type ActivityItem } from '../sessions-api.ts';
 import { ActivityDetails } from '../recording/activity-details.tsx';
@@ -14,7 +13,7 @@ import type { PlayerHandle } from '../recording/player-handle.ts';
 import { buildSshLog, downloadText } from '../recording/ssh-log.ts';
 import { VideoView } from '../recording/video-view.tsx';
 import { DownloadIcon } from '../ui/icons.tsx';
-import { Empty, ErrorBanner, Notice, PageHeader } from '../ui/widgets.tsx';
+import { Card, Empty, ErrorBanner, Notice, PageHeader } from '../ui/widgets.tsx';
 import { SessionLine } from './watch-live.tsx';
 
 const PROCESSING = new Set(['queued', 'running']);
@@ -30,9 +29,12 @@ export function RecordingPage({ id, startAt, q }: { id: string; startAt: number 
   const lastTime = useRef(0);
 
   const [playerDuration, setPlayerDuration] = useState(0);
+  // A seek asked for before the player is ready (a grid row clicked while it loads) is kept for it.
+  const wanted = useRef<number | null>(startAt);
   const onReady = useCallback((h: PlayerHandle) => {
     player.current = h;
     setPlayerDuration(h.durationMs());
+    if (wanted.current !== null && wanted.current !== h.currentMs()) h.seek(wanted.current);
   }, []);
   const onTime = useCallback((ms: number) => {
     // Re-render the map's playhead a few times a second, not on every frame.
@@ -41,6 +43,7 @@ export function RecordingPage({ id, startAt, q }: { id: string; startAt: number 
     setCurrentMs(ms);
   }, []);
   const seek = useCallback((ms: number) => {
+    wanted.current = ms;
     player.current?.seek(ms);
     lastTime.current = ms;
     setCurrentMs(ms);
@@ -107,8 +110,7 @@ export function RecordingPage({ id, startAt, q }: { id: string; startAt: number 
 
 function VideoProcessing({ s, format, setFormat, onRequested }: { s: SessionView; format: 'webm' | 'mp4'; setFormat: (f: 'webm' | 'mp4') => void; onRequested: () => void }) {
   const auth = useAuth();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const p = s.recording.processing;
   const running = PROCESSING.has(p.state ?? '');
   const canRequest = auth.can('session-recording.view') || auth.can('session-recording.audit');
@@ -132,43 +134,32 @@ function VideoProcessing({ s, format, setFormat, onRequested }: { s: SessionView
         <button
           type="button"
           className="button button-small"
-          disabled={busy}
-          onClick={() => {
-            setBusy(true);
-            setError(null);
-            requestProcessing(s.id).then(
-              () => {
-                setBusy(false);
-                onRequested();
-              },
-              (err: unknown) => {
-                setBusy(false);
-                setError(errorText(err));
-              },
-            );
-          }}
+          disabled={action.busy}
+          onClick={() => action.run(() => requestProcessing(s.id).then(onRequested))}
         >
           Request video processing
         </button>
       ) : null}
       {p.state === 'failed' ? <span className="field-error">Processing failed: {p.error ?? 'unknown error'}</span> : running && p.error ? <span className="muted small">{p.error}</span> : null}
-      {error ? <span className="field-error">{error}</span> : null}
+      {action.error ? <span className="field-error">{action.error}</span> : null}
     </div>
   );
 }
 
 function Downloads({ s }: { s: SessionView }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const media = s.recording.media;
   return (
-    <section className="card downloads" aria-label="Downloads">
-      <div className="card-head">
-        <h2>Downloads</h2>
+    <Card
+      title="Downloads"
+      className="downloads"
+      label="Downloads"
+      tools={
         <span className="muted small">
           {s.recording.chunks} chunk{s.recording.chunks === 1 ? '' : 's'} · {bytes(s.recording.bytes)} · stored in {s.recording.storage}
         </span>
-      </div>
+      }
+    >
       <div className="download-links">
         {media && s.recording.storage !== 'deleted' ? (
           <a className="button button-small" href={recordingUrl(s.id, media, true)} download>
@@ -183,31 +174,18 @@ function Downloads({ s }: { s: SessionView }) {
         <button
           type="button"
           className="button button-small"
-          disabled={busy}
-          onClick={() => {
-            setBusy(true);
-            setError(null);
-            buildSshLog(s).then(
-              (text) => {
-                downloadText(`session-${s.id}-log.txt`, text);
-                setBusy(false);
-              },
-              (err: unknown) => {
-                setError(errorText(err));
-                setBusy(false);
-              },
-            );
-          }}
+          disabled={action.busy}
+          onClick={() => action.run(() => buildSshLog(s).then((text) => downloadText(`session-${s.id}-log.txt`, text)))}
         >
-          <DownloadIcon /> {busy ? 'Preparing…' : 'Keystroke and command log (.txt)'}
+          <DownloadIcon /> {action.busy ? 'Preparing…' : 'Keystroke and command log (.txt)'}
         </button>
       </div>
-      {error ? <div className="field-error">{error}</div> : null}
+      {action.error ? <div className="field-error">{action.error}</div> : null}
       {s.recording.integrity ? (
         <div className="muted small integrity">
           Integrity (hash-chain head): <span className="mono">{s.recording.integrity}</span>
         </div>
       ) : null}
-    </section>
+    </Card>
   );
 }

@@ -1,11 +1,13 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { RoleView, UserView } from '../../../src/protocol/identity.ts';
 import { DEFAULT_PORTS, type SecretView } from '../../../src/protocol/secrets.ts';
 import { del, get, patch, post } from '../api.ts';
 import { useAuth } from '../auth.tsx';
 import { dateTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import { Checkbox, Dialog, Empty, ErrorBanner, Field, Notice, PageHeader, splitError } from '../ui/widgets.tsx';
+import { InputField, SelectField, toggle, useEditDialog } from '../ui/form.tsx';
+import { ListTable } from '../ui/list-table.tsx';
+import { Checkbox, Dialog, ErrorBanner, Notice, PageHeader } from '../ui/widgets.tsx';
 
 interface Draft {
   name: string;
@@ -69,38 +71,17 @@ export function SecretsPage() {
   const list = useLoad((signal) => get<{ items: SecretView[] }>('/secrets', signal), []);
   const users = useLoad((signal) => (canListPeople ? get<{ items: UserView[] }>('/users', signal) : Promise.resolve({ items: [] as UserView[] })), [canListPeople]);
   const roles = useLoad((signal) => (canListPeople ? get<{ items: RoleView[] }>('/roles', signal) : Promise.resolve({ items: [] as RoleView[] })), [canListPeople]);
-  const [editing, setEditing] = useState<SecretView | 'new' | null>(null);
-  const [draft, setDraft] = useState<Draft>(blank);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [banner, setBanner] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
-
-  const open = (s: SecretView | 'new') => {
-    setEditing(s);
-    setDraft(s === 'new' ? blank : draftOf(s));
-    setErrors({});
-    setBanner(null);
-  };
-  const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setDraft((d) => ({ ...d, [k]: v }));
-
-  const save = (e?: FormEvent) => {
-    e?.preventDefault();
-    if (!editing) return;
-    const isEdit = editing !== 'new';
-    const call = isEdit ? patch<SecretView>(`/secrets/${editing.id}`, bodyOf(draft, true)) : post<SecretView>('/secrets', bodyOf(draft, false));
-    call.then(
-      (s) => {
-        setEditing(null);
-        setNotice(`Secret ${s.name} ${isEdit ? 'saved' : 'created'}.`);
-        list.reload();
-      },
-      (err: unknown) => {
-        const { fields, banner: b } = splitError(err);
-        setErrors(fields);
-        setBanner(b);
-      },
-    );
-  };
+  const dlg = useEditDialog<SecretView, Draft, SecretView>({
+    blank: () => blank,
+    draftOf,
+    save: (d, editing) => (editing === 'new' ? post<SecretView>('/secrets', bodyOf(d, false)) : patch<SecretView>(`/secrets/${editing.id}`, bodyOf(d, true))),
+    onSaved: (s, isNew) => {
+      setNotice(`Secret ${s.name} ${isNew ? 'created' : 'saved'}.`);
+      list.reload();
+    },
+  });
+  const { draft, set, error: err } = dlg;
 
   const remove = (s: SecretView) => {
     if (!window.confirm(`Delete the secret ${s.name}? Sessions recorded with it are kept.`)) return;
@@ -109,14 +90,13 @@ export function SecretsPage() {
         setNotice(`Secret ${s.name} deleted.`);
         list.reload();
       },
-      (err: unknown) => setBanner(err),
+      dlg.setBanner,
     );
   };
 
   const userName = (id: string) => users.data?.items.find((u) => u.id === id)?.username ?? id.slice(0, 8);
   const roleName = (id: string) => roles.data?.items.find((r) => r.id === id)?.name ?? id.slice(0, 8);
-  const items = list.data?.items ?? [];
-  const err = (k: string) => errors[k] || undefined;
+  const editing = dlg.editing;
 
   return (
     <div className="page page-wide">
@@ -125,131 +105,94 @@ export function SecretsPage() {
         subtitle={admin ? 'Stored credentials for servers and desktops, and how their sessions are recorded.' : 'The secrets you may launch.'}
         actions={
           admin ? (
-            <button type="button" className="button button-primary" onClick={() => open('new')}>
+            <button type="button" className="button button-primary" onClick={() => dlg.open('new')}>
               New secret
             </button>
           ) : null
         }
       />
       {notice ? <Notice kind="success">{notice}</Notice> : null}
-      <ErrorBanner error={editing ? null : (banner ?? list.error)} />
-      {list.data && items.length === 0 ? <Empty>No secrets yet.</Empty> : null}
-      {items.length > 0 ? (
-        <table className="table" aria-label="Secrets">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Kind</th>
-              <th>Target</th>
-              <th>Credential</th>
-              <th>Recording</th>
-              {admin ? <th>Access</th> : null}
-              <th>Updated</th>
-              {admin ? <th className="col-actions" /> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.id}>
-                <td className="strong">{s.name}</td>
-                <td>{s.kind}</td>
-                <td className="mono">
-                  {s.username}@{s.host}:{s.port}
-                </td>
-                <td>{s.credential.type ?? <span className="muted">none</span>}</td>
-                <td>
-                  <span className={`flag${s.recording.video ? ' on' : ''}`}>video</span> <span className={`flag${s.recording.keystrokes ? ' on' : ''}`}>keystrokes</span>
-                </td>
-                {admin ? <td className="small">{[...s.access.users.map(userName), ...s.access.roles.map((r) => `role ${roleName(r)}`)].join(', ') || <span className="muted">administrators only</span>}</td> : null}
-                <td className="nowrap">{dateTime(s.updatedAt)}</td>
-                {admin ? (
-                  <td className="col-actions nowrap">
-                    <button type="button" className="button button-small" onClick={() => open(s)}>
-                      Edit
-                    </button>
-                    <button type="button" className="button button-small button-danger-ghost" onClick={() => remove(s)}>
-                      Delete
-                    </button>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Dialog
-        title={editing === 'new' ? 'New secret' : 'Edit secret'}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-        footer={
-          <>
-            <button type="button" className="button" onClick={() => setEditing(null)}>
-              Cancel
-            </button>
-            <button type="button" className="button button-primary" onClick={() => save()}>
-              Save
-            </button>
-          </>
-        }
-      >
-        <form className="form" onSubmit={save} noValidate>
-          <ErrorBanner error={banner} />
+      <ErrorBanner error={editing ? null : (dlg.banner ?? list.error)} />
+      <ListTable
+        label="Secrets"
+        rows={list.data?.items ?? []}
+        rowKey={(s) => s.id}
+        empty={list.data ? 'No secrets yet.' : undefined}
+        columns={[
+          { header: 'Name', className: 'strong', cell: (s) => s.name },
+          { header: 'Kind', cell: (s) => s.kind },
+          { header: 'Target', className: 'mono', cell: (s) => `${s.username}@${s.host}:${s.port}` },
+          { header: 'Credential', cell: (s) => s.credential.type ?? <span className="muted">none</span> },
+          {
+            header: 'Recording',
+            cell: (s) => (
+              <>
+                <span className={`flag${s.recording.video ? ' on' : ''}`}>video</span> <span className={`flag${s.recording.keystrokes ? ' on' : ''}`}>keystrokes</span>
+              </>
+            ),
+          },
+          { header: 'Access', className: 'small', hidden: !admin, cell: (s) => [...s.access.users.map(userName), ...s.access.roles.map((r) => `role ${roleName(r)}`)].join(', ') || <span className="muted">administrators only</span> },
+          { header: 'Updated', className: 'nowrap', cell: (s) => dateTime(s.updatedAt) },
+          {
+            header: '',
+            className: 'col-actions nowrap',
+            hidden: !admin,
+            cell: (s) => (
+              <>
+                <button type="button" className="button button-small" onClick={() => dlg.open(s)}>
+                  Edit
+                </button>
+                <button type="button" className="button button-small button-danger-ghost" onClick={() => remove(s)}>
+                  Delete
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
+      <Dialog title={dlg.isNew ? 'New secret' : 'Edit secret'} open={editing !== null} onClose={dlg.close} onSave={dlg.save}>
+        <form
+          className="form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            dlg.save();
+          }}
+          noValidate
+        >
+          <ErrorBanner error={dlg.banner} />
           <div className="grid-2">
-            <Field label="Name" htmlFor="sec-name" error={err('name')} hint="Letters, digits, dot, dash, underscore (used in ssh user:secret@host).">
-              <input id="sec-name" value={draft.name} onChange={(e) => set('name', e.target.value)} />
-            </Field>
-            <Field label="Kind" htmlFor="sec-kind" error={err('kind')}>
-              <select id="sec-kind" value={draft.kind} onChange={(e) => set('kind', e.target.value as Draft['kind'])}>
-                <option value="ssh">SSH server</option>
-                <option value="desktop">Desktop</option>
-              </select>
-            </Field>
-            <Field label="Host" htmlFor="sec-host" error={err('host')}>
-              <input id="sec-host" value={draft.host} onChange={(e) => set('host', e.target.value)} />
-            </Field>
-            <Field label="Port" htmlFor="sec-port" error={err('port')}>
-              <input id="sec-port" inputMode="numeric" placeholder={String(DEFAULT_PORTS[draft.kind])} value={draft.port} onChange={(e) => set('port', e.target.value)} />
-            </Field>
-            <Field label="Username on the target" htmlFor="sec-username" error={err('username')}>
-              <input id="sec-username" value={draft.username} onChange={(e) => set('username', e.target.value)} />
-            </Field>
-            <Field label="Credential" htmlFor="sec-cred">
-              <select id="sec-cred" value={draft.credentialType} onChange={(e) => set('credentialType', e.target.value as Draft['credentialType'])}>
-                {editing !== 'new' ? <option value="keep">Keep the current one{editing && editing.credential.type ? ` (${editing.credential.type})` : ''}</option> : null}
-                <option value="password">Password</option>
-                <option value="private-key">Private key</option>
-                <option value="none">None</option>
-              </select>
-            </Field>
+            <InputField id="sec-name" label="Name" value={draft.name} onChange={(v) => set('name', v)} error={err('name')} hint="Letters, digits, dot, dash, underscore (used in ssh user:secret@host)." />
+            <SelectField id="sec-kind" label="Kind" value={draft.kind} onChange={(v) => set('kind', v)} error={err('kind')} options={[['ssh', 'SSH server'], ['desktop', 'Desktop']]} />
+            <InputField id="sec-host" label="Host" value={draft.host} onChange={(v) => set('host', v)} error={err('host')} />
+            <InputField id="sec-port" label="Port" type="number" placeholder={String(DEFAULT_PORTS[draft.kind])} value={draft.port} onChange={(v) => set('port', v)} error={err('port')} />
+            <InputField id="sec-username" label="Username on the target" value={draft.username} onChange={(v) => set('username', v)} error={err('username')} />
+            <SelectField
+              id="sec-cred"
+              label="Credential"
+              value={draft.credentialType}
+              onChange={(v) => set('credentialType', v)}
+              options={[
+                ...(editing !== 'new' ? [['keep', `Keep the current one${editing && editing.credential.type ? ` (${editing.credential.type})` : ''}`] as const] : []),
+                ['password', 'Password'],
+                ['private-key', 'Private key'],
+                ['none', 'None'],
+              ]}
+            />
           </div>
           {draft.credentialType === 'password' ? (
-            <Field label="Password" htmlFor="sec-password" error={err('password')} hint="Write-only: stored encrypted, never shown again.">
-              <input id="sec-password" type="password" autoComplete="new-password" value={draft.password} onChange={(e) => set('password', e.target.value)} />
-            </Field>
+            <InputField id="sec-password" label="Password" type="password" autoComplete="new-password" value={draft.password} onChange={(v) => set('password', v)} error={err('password')} hint="Write-only: stored encrypted, never shown again." />
           ) : null}
           {draft.credentialType === 'private-key' ? (
             <>
-              <Field label="Private key" htmlFor="sec-key" error={err('privateKey')} hint="Write-only: stored encrypted, never shown again.">
-                <textarea id="sec-key" rows={5} className="mono" autoComplete="off" spellCheck={false} value={draft.privateKey} onChange={(e) => set('privateKey', e.target.value)} />
-              </Field>
-              <Field label="Passphrase (if the key has one)" htmlFor="sec-pass" error={err('passphrase')}>
-                <input id="sec-pass" type="password" autoComplete="new-password" value={draft.passphrase} onChange={(e) => set('passphrase', e.target.value)} />
-              </Field>
+              <InputField id="sec-key" label="Private key" rows={5} mono autoComplete="off" value={draft.privateKey} onChange={(v) => set('privateKey', v)} error={err('privateKey')} hint="Write-only: stored encrypted, never shown again." />
+              <InputField id="sec-pass" label="Passphrase (if the key has one)" type="password" autoComplete="new-password" value={draft.passphrase} onChange={(v) => set('passphrase', v)} error={err('passphrase')} />
             </>
           ) : null}
           {draft.kind === 'desktop' ? (
             <div className="grid-2">
-              <Field label="Launcher" htmlFor="sec-launcher" error={err('launcher') ?? err('launcher.type')}>
-                <select id="sec-launcher" value={draft.launcherType} onChange={(e) => set('launcherType', e.target.value as Draft['launcherType'])}>
-                  <option value="rdp">RDP client</option>
-                  <option value="ssh">SSH client</option>
-                  <option value="process">Program</option>
-                </select>
-              </Field>
+              <SelectField id="sec-launcher" label="Launcher" value={draft.launcherType} onChange={(v) => set('launcherType', v)} error={err('launcher') ?? err('launcher.type')} options={[['rdp', 'RDP client'], ['ssh', 'SSH client'], ['process', 'Program']]} />
               {draft.launcherType === 'process' ? (
-                <Field label="Command" htmlFor="sec-command" error={err('launcher.command')} hint="May use {host}, {port} and {username}.">
-                  <input id="sec-command" value={draft.launcherCommand} onChange={(e) => set('launcherCommand', e.target.value)} />
-                </Field>
+                <InputField id="sec-command" label="Command" value={draft.launcherCommand} onChange={(v) => set('launcherCommand', v)} error={err('launcher.command')} hint="May use {host}, {port} and {username}." />
               ) : null}
             </div>
           ) : null}
@@ -263,10 +206,10 @@ export function SecretsPage() {
               <legend>Who may launch it</legend>
               <div className="check-columns">
                 {(roles.data?.items ?? []).map((r) => (
-                  <Checkbox key={r.id} label={`Role: ${r.name}`} checked={draft.roles.includes(r.id)} onChange={(v) => set('roles', v ? [...draft.roles, r.id] : draft.roles.filter((x) => x !== r.id))} />
+                  <Checkbox key={r.id} label={`Role: ${r.name}`} checked={draft.roles.includes(r.id)} onChange={(v) => set('roles', toggle(draft.roles, r.id, v))} />
                 ))}
                 {(users.data?.items ?? []).map((u) => (
-                  <Checkbox key={u.id} label={u.username} checked={draft.users.includes(u.id)} onChange={(v) => set('users', v ? [...draft.users, u.id] : draft.users.filter((x) => x !== u.id))} />
+                  <Checkbox key={u.id} label={u.username} checked={draft.users.includes(u.id)} onChange={(v) => set('users', toggle(draft.users, u.id, v))} />
                 ))}
               </div>
             </fieldset>

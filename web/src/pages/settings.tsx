@@ -2,12 +2,13 @@ import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { sessionRecordingSettings, type SessionRecordingSettings } from '../../../src/protocol/settings.ts';
 import { get, put } from '../api.ts';
 import { useLoad } from '../hooks.ts';
-import { Checkbox, ErrorBanner, Field, Notice, PageHeader, splitError } from '../ui/widgets.tsx';
+import { CheckField, InputField, SelectField, useFormErrors } from '../ui/form.tsx';
+import { Card, ErrorBanner, Notice, PageHeader } from '../ui/widgets.tsx';
 
 type Key = keyof SessionRecordingSettings;
 type Form = Record<Key, string | boolean>;
 
-const NUMBER_FIELDS: Key[] = ['deleteAfterDays', 'archiveAfterDays', 'processingConcurrency', 'inactivityTimeoutMinutes', 'maxSessionMinutes'];
+const NUMBER_FIELDS: Key[] = ['deleteAfterDays', 'archiveAfterDays', 'processingConcurrency', 'inactivityTimeoutMinutes', 'maxSessionMinutes', 'failClosedSeconds'];
 const PATH_FIELDS: Key[] = ['archivePath', 'storagePath'];
 
 function toForm(s: SessionRecordingSettings): Form {
@@ -43,8 +44,7 @@ function check(body: Record<string, unknown>): Record<string, string> {
 export function SettingsPage() {
   const loaded = useLoad((signal) => get<SessionRecordingSettings>('/settings/session-recording', signal), []);
   const [form, setForm] = useState<Form | null>(null);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [banner, setBanner] = useState<unknown>(null);
+  const problems = useFormErrors();
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
 
@@ -64,40 +64,19 @@ export function SettingsPage() {
   const set = (k: Key, v: string | boolean) => {
     setForm({ ...form, [k]: v });
     setSaved(false);
-    if (errors[k]) setErrors((e) => ({ ...e, [k]: '' }));
+    problems.clear(k);
   };
   const text = (k: Key, label: string, hint?: ReactNode, attrs: { type?: string; placeholder?: string; disabled?: boolean } = {}) => (
-    <Field label={label} htmlFor={`s-${k}`} error={errors[k] || undefined} hint={hint}>
-      <input
-        id={`s-${k}`}
-        name={k}
-        type={attrs.type ?? 'text'}
-        inputMode={attrs.type === 'number' ? 'numeric' : undefined}
-        placeholder={attrs.placeholder}
-        disabled={attrs.disabled}
-        aria-invalid={errors[k] ? true : undefined}
-        value={String(form[k])}
-        onChange={(e) => set(k, e.target.value)}
-      />
-    </Field>
+    <InputField id={`s-${k}`} label={label} hint={hint} value={String(form[k])} onChange={(v) => set(k, v)} error={problems.error(k)} {...attrs} />
   );
-  const box = (k: Key, label: ReactNode) => (
-    <div className={`field${errors[k] ? ' field-invalid' : ''}`}>
-      <Checkbox id={`s-${k}`} label={label} checked={form[k] === true} onChange={(v) => set(k, v)} />
-      {errors[k] ? (
-        <div className="field-error" role="alert" data-field-error={`s-${k}`}>
-          {errors[k]}
-        </div>
-      ) : null}
-    </div>
-  );
+  const box = (k: Key, label: ReactNode) => <CheckField id={`s-${k}`} label={label} checked={form[k] === true} onChange={(v) => set(k, v)} error={problems.error(k)} />;
+  const select = (k: Key, label: string, options: ReadonlyArray<readonly [string, string]>) => <SelectField id={`s-${k}`} label={label} value={String(form[k])} onChange={(v) => set(k, v)} error={problems.error(k)} options={options} />;
 
   const save = (e: FormEvent) => {
     e.preventDefault();
     const body = fromForm(form);
     const local = check(body);
-    setErrors(local);
-    setBanner(null);
+    problems.reset(local);
     if (Object.keys(local).length > 0) return;
     setBusy(true);
     put<SessionRecordingSettings>('/settings/session-recording', body).then(
@@ -107,9 +86,7 @@ export function SettingsPage() {
         setBusy(false);
       },
       (err: unknown) => {
-        const { fields, banner: b } = splitError(err);
-        setErrors(fields);
-        setBanner(b);
+        problems.fail(err);
         setBusy(false);
       },
     );
@@ -119,12 +96,9 @@ export function SettingsPage() {
     <div className="page">
       <PageHeader title="Settings" subtitle="Session Recording" />
       {saved ? <Notice kind="success">Settings saved.</Notice> : null}
-      <ErrorBanner error={banner} />
+      <ErrorBanner error={problems.banner} />
       <form className="settings" onSubmit={save} noValidate aria-label="Session recording settings">
-        <section className="card">
-          <div className="card-head">
-            <h2>Recording</h2>
-          </div>
+        <Card title="Recording">
           <div className="card-body">
             {box('enabled', 'Enable session recording')}
             {box('recordKeystrokes', 'Record keystrokes')}
@@ -132,27 +106,18 @@ export function SettingsPage() {
             <div className="grid-2">
               {text('inactivityTimeoutMinutes', 'Inactivity timeout (minutes)', '0 turns it off; up to 1440.', { type: 'number' })}
               {text('maxSessionMinutes', 'Maximum session length (minutes)', '0 means unlimited; up to 10080.', { type: 'number' })}
+              {text('failClosedSeconds', 'Fail closed after (seconds)', 'A desktop launcher that cannot reach the server this long stops the launched program; 0 never stops it.', { type: 'number' })}
             </div>
+            {box('allowLocalForwarding', 'Allow SSH local port forwarding through the proxy (each forward is recorded)')}
           </div>
-        </section>
-        <section className="card">
-          <div className="card-head">
-            <h2>Storage</h2>
-          </div>
+        </Card>
+        <Card title="Storage">
           <div className="card-body">
-            <Field label="Save videos to" htmlFor="s-storage" error={errors.storage || undefined}>
-              <select id="s-storage" value={String(form.storage)} onChange={(e) => set('storage', e.target.value)}>
-                <option value="database">Database</option>
-                <option value="directory">Directory (network share)</option>
-              </select>
-            </Field>
+            {select('storage', 'Save videos to', [['database', 'Database'], ['directory', 'Directory (network share)']])}
             {text('storagePath', 'Directory path', 'An absolute path the server can write to.', { placeholder: '/mnt/recordings', disabled: form.storage !== 'directory' })}
           </div>
-        </section>
-        <section className="card">
-          <div className="card-head">
-            <h2>Retention</h2>
-          </div>
+        </Card>
+        <Card title="Retention">
           <div className="card-body">
             {box('archiveEnabled', 'Move recordings to disk (archive)')}
             <div className="grid-2">
@@ -162,24 +127,16 @@ export function SettingsPage() {
             {box('deleteEnabled', 'Delete recordings')}
             <div className="grid-2">{text('deleteAfterDays', 'Days until deleted', 'Must be more than the days until moved when archiving is on.', { type: 'number', disabled: form.deleteEnabled !== true })}</div>
           </div>
-        </section>
-        <section className="card">
-          <div className="card-head">
-            <h2>Video</h2>
-          </div>
+        </Card>
+        <Card title="Video">
           <div className="card-body">
             <div className="grid-2">
-              <Field label="Video codec" htmlFor="s-videoCodec" error={errors.videoCodec || undefined}>
-                <select id="s-videoCodec" value={String(form.videoCodec)} onChange={(e) => set('videoCodec', e.target.value)}>
-                  <option value="vp8">VP8</option>
-                  <option value="vp9">VP9</option>
-                </select>
-              </Field>
+              {select('videoCodec', 'Video codec', [['vp8', 'VP8'], ['vp9', 'VP9']])}
               {text('processingConcurrency', 'Conversions at once per worker', '1 to 64.', { type: 'number' })}
             </div>
             {box('onDemandProcessing', 'On-demand video processing (make MP4 only when asked)')}
           </div>
-        </section>
+        </Card>
         <div className="form-actions">
           <button type="submit" className="button button-primary" disabled={busy}>
             {busy ? 'Saving…' : 'Save settings'}

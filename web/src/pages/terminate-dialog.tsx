@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import { errorText } from '../api.ts';
 import { sendMessage, terminateSession, type SessionItem } from '../sessions-api.ts';
-import { Dialog, Field } from '../ui/widgets.tsx';
+import { Field } from '../ui/form.tsx';
+import { Dialog } from '../ui/widgets.tsx';
 
 /**
  * Per active session: send the user a message (the session goes on) or terminate it, optionally

@@ -3,7 +3,9 @@ import { PERMISSION_NAMES, type RoleView, type UserView } from '../../../src/pro
 import { del, get, patch, post } from '../api.ts';
 import { dateTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import { Checkbox, Dialog, ErrorBanner, Field, Notice, PageHeader, splitError, Tabs } from '../ui/widgets.tsx';
+import { InputField, toggle, useEditDialog } from '../ui/form.tsx';
+import { ListTable } from '../ui/list-table.tsx';
+import { Checkbox, Dialog, ErrorBanner, Notice, PageHeader, Tabs } from '../ui/widgets.tsx';
 
 type UserDraft = { username: string; displayName: string; email: string; password: string; roles: string[]; disabled: boolean };
 type RoleDraft = { name: string; description: string; permissions: string[] };
@@ -37,219 +39,123 @@ export function UsersPage() {
 }
 
 function UsersTab({ users, roles, onChanged }: { users: UserView[]; roles: RoleView[]; onChanged: (notice: string) => void }) {
-  const [editing, setEditing] = useState<UserView | 'new' | null>(null);
-  const [d, setD] = useState<UserDraft>({ username: '', displayName: '', email: '', password: '', roles: [], disabled: false });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [banner, setBanner] = useState<unknown>(null);
-
-  const open = (u: UserView | 'new') => {
-    setEditing(u);
-    setErrors({});
-    setBanner(null);
-    setD(u === 'new' ? { username: '', displayName: '', email: '', password: '', roles: [], disabled: false } : { username: u.username, displayName: u.displayName, email: u.email ?? '', password: '', roles: u.roles.map((r) => r.id), disabled: u.disabled });
-  };
-  const save = () => {
-    if (!editing) return;
-    const isNew = editing === 'new';
-    const body: Record<string, unknown> = isNew
-      ? { username: d.username, password: d.password, roles: d.roles, ...(d.displayName ? { displayName: d.displayName } : {}), ...(d.email ? { email: d.email } : {}) }
-      : { roles: d.roles, disabled: d.disabled, email: d.email.trim() === '' ? null : d.email, ...(d.displayName ? { displayName: d.displayName } : {}), ...(d.password ? { password: d.password } : {}) };
-    (isNew ? post<UserView>('/users', body) : patch<UserView>(`/users/${editing.id}`, body)).then(
-      (u) => {
-        setEditing(null);
-        onChanged(`User ${u.username} ${isNew ? 'created' : 'saved'}.`);
-      },
-      (err: unknown) => {
-        const s = splitError(err);
-        setErrors(s.fields);
-        setBanner(s.banner);
-      },
-    );
-  };
-  const e = (k: string) => errors[k] || undefined;
+  const dlg = useEditDialog<UserView, UserDraft, UserView>({
+    blank: () => ({ username: '', displayName: '', email: '', password: '', roles: [], disabled: false }),
+    draftOf: (u) => ({ username: u.username, displayName: u.displayName, email: u.email ?? '', password: '', roles: u.roles.map((r) => r.id), disabled: u.disabled }),
+    save: (d, editing) =>
+      editing === 'new'
+        ? post<UserView>('/users', { username: d.username, password: d.password, roles: d.roles, ...(d.displayName ? { displayName: d.displayName } : {}), ...(d.email ? { email: d.email } : {}) })
+        : patch<UserView>(`/users/${editing.id}`, { roles: d.roles, disabled: d.disabled, email: d.email.trim() === '' ? null : d.email, ...(d.displayName ? { displayName: d.displayName } : {}), ...(d.password ? { password: d.password } : {}) }),
+    onSaved: (u, isNew) => onChanged(`User ${u.username} ${isNew ? 'created' : 'saved'}.`),
+  });
+  const { draft: d, set, error: e } = dlg;
 
   return (
     <>
       <div className="toolbar">
-        <button type="button" className="button button-primary" onClick={() => open('new')}>
+        <button type="button" className="button button-primary" onClick={() => dlg.open('new')}>
           New user
         </button>
       </div>
-      <table className="table" aria-label="Users">
-        <thead>
-          <tr>
-            <th>Username</th>
-            <th>Display name</th>
-            <th>Email</th>
-            <th>Roles</th>
-            <th>Status</th>
-            <th>Created</th>
-            <th className="col-actions" />
-          </tr>
-        </thead>
-        <tbody>
-          {users.map((u) => (
-            <tr key={u.id}>
-              <td className="strong">{u.username}</td>
-              <td>{u.displayName}</td>
-              <td>{u.email ?? <span className="muted">—</span>}</td>
-              <td>{u.roles.map((r) => r.name).join(', ') || <span className="muted">none</span>}</td>
-              <td>{u.disabled ? <span className="badge badge-terminated">disabled</span> : <span className="badge badge-active">enabled</span>}</td>
-              <td className="nowrap">{dateTime(u.createdAt)}</td>
-              <td className="col-actions">
-                <button type="button" className="button button-small" onClick={() => open(u)}>
-                  Edit
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <Dialog
-        title={editing === 'new' ? 'New user' : `Edit ${d.username}`}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-        footer={
-          <>
-            <button type="button" className="button" onClick={() => setEditing(null)}>
-              Cancel
-            </button>
-            <button type="button" className="button button-primary" onClick={save}>
-              Save
-            </button>
-          </>
-        }
-      >
-        <ErrorBanner error={banner} />
+      <ListTable
+        label="Users"
+        rows={users}
+        rowKey={(u) => u.id}
+        columns={[
+          { header: 'Username', className: 'strong', cell: (u) => u.username },
+          { header: 'Display name', cell: (u) => u.displayName },
+          { header: 'Email', cell: (u) => u.email ?? <span className="muted">—</span> },
+          { header: 'Roles', cell: (u) => u.roles.map((r) => r.name).join(', ') || <span className="muted">none</span> },
+          { header: 'Status', cell: (u) => (u.disabled ? <span className="badge badge-terminated">disabled</span> : <span className="badge badge-active">enabled</span>) },
+          { header: 'Created', className: 'nowrap', cell: (u) => dateTime(u.createdAt) },
+          {
+            header: '',
+            className: 'col-actions',
+            cell: (u) => (
+              <button type="button" className="button button-small" onClick={() => dlg.open(u)}>
+                Edit
+              </button>
+            ),
+          },
+        ]}
+      />
+      <Dialog title={dlg.isNew ? 'New user' : `Edit ${d.username}`} open={dlg.editing !== null} onClose={dlg.close} onSave={dlg.save}>
+        <ErrorBanner error={dlg.banner} />
         <div className="grid-2">
-          <Field label="Username" htmlFor="u-name" error={e('username')}>
-            <input id="u-name" value={d.username} disabled={editing !== 'new'} onChange={(ev) => setD({ ...d, username: ev.target.value })} />
-          </Field>
-          <Field label="Display name" htmlFor="u-display" error={e('displayName')}>
-            <input id="u-display" value={d.displayName} onChange={(ev) => setD({ ...d, displayName: ev.target.value })} />
-          </Field>
-          <Field label="Email" htmlFor="u-email" error={e('email')}>
-            <input id="u-email" type="email" value={d.email} onChange={(ev) => setD({ ...d, email: ev.target.value })} />
-          </Field>
-          <Field label={editing === 'new' ? 'Password' : 'New password (optional)'} htmlFor="u-password" error={e('password')} hint="At least 8 characters.">
-            <input id="u-password" type="password" autoComplete="new-password" value={d.password} onChange={(ev) => setD({ ...d, password: ev.target.value })} />
-          </Field>
+          <InputField id="u-name" label="Username" value={d.username} disabled={!dlg.isNew} onChange={(v) => set('username', v)} error={e('username')} />
+          <InputField id="u-display" label="Display name" value={d.displayName} onChange={(v) => set('displayName', v)} error={e('displayName')} />
+          <InputField id="u-email" label="Email" type="email" value={d.email} onChange={(v) => set('email', v)} error={e('email')} />
+          <InputField id="u-password" label={dlg.isNew ? 'Password' : 'New password (optional)'} type="password" autoComplete="new-password" value={d.password} onChange={(v) => set('password', v)} error={e('password')} hint="At least 8 characters." />
         </div>
         <fieldset className="fieldset">
           <legend>Roles</legend>
           {roles.map((r) => (
-            <Checkbox key={r.id} label={r.name} checked={d.roles.includes(r.id)} onChange={(v) => setD({ ...d, roles: v ? [...d.roles, r.id] : d.roles.filter((x) => x !== r.id) })} />
+            <Checkbox key={r.id} label={r.name} checked={d.roles.includes(r.id)} onChange={(v) => set('roles', toggle(d.roles, r.id, v))} />
           ))}
         </fieldset>
-        {editing !== 'new' ? <Checkbox label="Disabled (cannot sign in; signs the user out everywhere)" checked={d.disabled} onChange={(v) => setD({ ...d, disabled: v })} /> : null}
+        {!dlg.isNew ? <Checkbox label="Disabled (cannot sign in; signs the user out everywhere)" checked={d.disabled} onChange={(v) => set('disabled', v)} /> : null}
       </Dialog>
     </>
   );
 }
 
 function RolesTab({ roles, onChanged }: { roles: RoleView[]; onChanged: (notice: string) => void }) {
-  const [editing, setEditing] = useState<RoleView | 'new' | null>(null);
-  const [d, setD] = useState<RoleDraft>({ name: '', description: '', permissions: [] });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [banner, setBanner] = useState<unknown>(null);
-
-  const open = (r: RoleView | 'new') => {
-    setEditing(r);
-    setErrors({});
-    setBanner(null);
-    setD(r === 'new' ? { name: '', description: '', permissions: [] } : { name: r.name, description: r.description, permissions: [...r.permissions] });
-  };
-  const save = () => {
-    if (!editing) return;
-    const isNew = editing === 'new';
-    (isNew ? post<RoleView>('/roles', d) : patch<RoleView>(`/roles/${editing.id}`, d)).then(
-      (r) => {
-        setEditing(null);
-        onChanged(`Role ${r.name} ${isNew ? 'created' : 'saved'}.`);
-      },
-      (err: unknown) => {
-        const s = splitError(err);
-        setErrors(s.fields);
-        setBanner(s.banner);
-      },
-    );
-  };
+  const dlg = useEditDialog<RoleView, RoleDraft, RoleView>({
+    blank: () => ({ name: '', description: '', permissions: [] }),
+    draftOf: (r) => ({ name: r.name, description: r.description, permissions: [...r.permissions] }),
+    save: (d, editing) => (editing === 'new' ? post<RoleView>('/roles', d) : patch<RoleView>(`/roles/${editing.id}`, d)),
+    onSaved: (r, isNew) => onChanged(`Role ${r.name} ${isNew ? 'created' : 'saved'}.`),
+  });
+  const { draft: d, set, error: e } = dlg;
   const remove = (r: RoleView) => {
     if (!window.confirm(`Delete the role ${r.name}?`)) return;
-    del(`/roles/${r.id}`).then(() => onChanged(`Role ${r.name} deleted.`), (err: unknown) => setBanner(err));
+    del(`/roles/${r.id}`).then(() => onChanged(`Role ${r.name} deleted.`), dlg.setBanner);
   };
 
   return (
     <>
       <div className="toolbar">
-        <button type="button" className="button button-primary" onClick={() => open('new')}>
+        <button type="button" className="button button-primary" onClick={() => dlg.open('new')}>
           New role
         </button>
       </div>
-      {editing === null ? <ErrorBanner error={banner} /> : null}
-      <table className="table" aria-label="Roles">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Description</th>
-            <th>Permissions</th>
-            <th className="col-actions" />
-          </tr>
-        </thead>
-        <tbody>
-          {roles.map((r) => (
-            <tr key={r.id}>
-              <td className="strong">
-                {r.name} {r.builtin ? <span className="badge">built-in</span> : null}
-              </td>
-              <td>{r.description}</td>
-              <td>
-                <div className="chips">
-                  {r.permissions.length === 0 ? <span className="muted">none</span> : r.permissions.map((p) => <span key={p} className="chip">{p}</span>)}
-                </div>
-              </td>
-              <td className="col-actions nowrap">
-                {!r.builtin ? (
-                  <>
-                    <button type="button" className="button button-small" onClick={() => open(r)}>
-                      Edit
-                    </button>
-                    <button type="button" className="button button-small button-danger-ghost" onClick={() => remove(r)}>
-                      Delete
-                    </button>
-                  </>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <Dialog
-        title={editing === 'new' ? 'New role' : `Edit role ${d.name}`}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-        footer={
-          <>
-            <button type="button" className="button" onClick={() => setEditing(null)}>
-              Cancel
-            </button>
-            <button type="button" className="button button-primary" onClick={save}>
-              Save
-            </button>
-          </>
-        }
-      >
-        <ErrorBanner error={banner} />
-        <Field label="Name" htmlFor="r-name" error={errors.name || undefined}>
-          <input id="r-name" value={d.name} onChange={(ev) => setD({ ...d, name: ev.target.value })} />
-        </Field>
-        <Field label="Description" htmlFor="r-desc" error={errors.description || undefined}>
-          <input id="r-desc" value={d.description} onChange={(ev) => setD({ ...d, description: ev.target.value })} />
-        </Field>
+      {dlg.editing === null ? <ErrorBanner error={dlg.banner} /> : null}
+      <ListTable
+        label="Roles"
+        rows={roles}
+        rowKey={(r) => r.id}
+        columns={[
+          { header: 'Name', className: 'strong', cell: (r) => (r.builtin ? <>{r.name} <span className="badge">built-in</span></> : r.name) },
+          { header: 'Description', cell: (r) => r.description },
+          {
+            header: 'Permissions',
+            cell: (r) => <div className="chips">{r.permissions.length === 0 ? <span className="muted">none</span> : r.permissions.map((p) => <span key={p} className="chip">{p}</span>)}</div>,
+          },
+          {
+            header: '',
+            className: 'col-actions nowrap',
+            cell: (r) =>
+              r.builtin ? null : (
+                <>
+                  <button type="button" className="button button-small" onClick={() => dlg.open(r)}>
+                    Edit
+                  </button>
+                  <button type="button" className="button button-small button-danger-ghost" onClick={() => remove(r)}>
+                    Delete
+                  </button>
+                </>
+              ),
+          },
+        ]}
+      />
+      <Dialog title={dlg.isNew ? 'New role' : `Edit role ${d.name}`} open={dlg.editing !== null} onClose={dlg.close} onSave={dlg.save}>
+        <ErrorBanner error={dlg.banner} />
+        <InputField id="r-name" label="Name" value={d.name} onChange={(v) => set('name', v)} error={e('name')} />
+        <InputField id="r-desc" label="Description" value={d.description} onChange={(v) => set('description', v)} error={e('description')} />
         <fieldset className="fieldset">
           <legend>Permissions</legend>
           {PERMISSION_NAMES.map((p) => (
-            <Checkbox key={p} label={p} checked={d.permissions.includes(p)} onChange={(v) => setD({ ...d, permissions: v ? [...d.permissions, p] : d.permissions.filter((x) => x !== p) })} />
+            <Checkbox key={p} label={p} checked={d.permissions.includes(p)} onChange={(v) => set('permissions', toggle(d.permissions, p, v))} />
           ))}
         </fieldset>
       </Dialog>

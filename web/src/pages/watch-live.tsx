@@ -16,7 +16,7 @@ type Frame =
   | { type: 'hello'; status: string; kind: string; media: string | null }
   | { type: 'snapshot'; cols?: number; rows?: number; data?: string }
   | { type: 'output'; data?: string }
-  | { type: 'media'; data?: string; seq?: number }
+  | { type: 'media'; data?: string; seq?: number; join?: boolean }
   | { type: 'end'; status?: string; reason?: string | null };
 
 export const fromBase64 = (b64: string): Uint8Array => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -31,7 +31,10 @@ export function WatchLivePage({ id }: { id: string }) {
   const [kind, setKind] = useState<string | null>(null);
   const [control, setControl] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
-  const mediaSink = useRef<((chunk: Uint8Array) => void) | null>(null);
+  const mediaSink = useRef<((chunk: Uint8Array, join?: boolean) => void) | null>(null);
+  // Media that arrives before the video element is mounted (the holder answers a joining viewer
+  // at once, often before React has rendered the player): kept for the player, bounded.
+  const mediaBacklog = useRef<Array<[Uint8Array, boolean]>>([]);
 
   useEffect(() => () => screen.dispose(), [screen]);
 
@@ -61,7 +64,9 @@ export function WatchLivePage({ id }: { id: string }) {
           if (f.data) void screen.write(fromBase64(f.data));
           break;
         case 'media':
-          if (f.data) mediaSink.current?.(fromBase64(f.data));
+          if (!f.data) break;
+          if (mediaSink.current) mediaSink.current(fromBase64(f.data), f.join === true);
+          else if (mediaBacklog.current.length < 64) mediaBacklog.current.push([fromBase64(f.data), f.join === true]);
           break;
         case 'end':
           ended = true;
@@ -110,7 +115,7 @@ export function WatchLivePage({ id }: { id: string }) {
       {notice ? <Notice kind="success">{notice}</Notice> : null}
       {endNote ? <Notice kind="warning">{endNote}</Notice> : null}
       {isDesktop ? (
-        <LiveVideo sink={mediaSink} />
+        <LiveVideo sink={mediaSink} backlog={mediaBacklog} />
       ) : (
         <div className="live-terminal">
           <TerminalView screen={screen} label="Live terminal" />

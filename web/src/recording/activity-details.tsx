@@ -1,5 +1,6 @@
 import { clock } from '../format.ts';
 import type { ActivityItem } from '../sessions-api.ts';
+import { Card } from '../ui/widgets.tsx';
 import { visibleText } from './activity-text.ts';
 
 const LABELS: Record<string, string> = {
@@ -47,10 +48,7 @@ export function ActivityDetails({ row }: { row: ActivityItem | null }) {
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
   });
   return (
-    <section className="card details" aria-label="Details">
-      <div className="card-head">
-        <h2>Details</h2>
-      </div>
+    <Card title="Details" className="details" label="Details">
       <dl className="details-list">
         <dt>Type</dt>
         <dd>{row.type}</dd>
@@ -81,6 +79,6 @@ export function ActivityDetails({ row }: { row: ActivityItem | null }) {
           </ul>
         </>
       ) : null}
-    </section>
+    </Card>
   );
 }

@@ -4,7 +4,7 @@ import { errorText } from '../api.ts';
 import { clock } from '../format.ts';
 import { getActivity, type ActivityItem } from '../sessions-api.ts';
 import { Highlight } from '../ui/highlight.tsx';
-import { ErrorBanner } from '../ui/widgets.tsx';
+import { Card, ErrorBanner, LoadMore } from '../ui/widgets.tsx';
 import { visibleText } from './activity-text.ts';
 
 export const rowKey = (r: ActivityItem) => `${r.type}-${r.id}`;
@@ -55,9 +55,11 @@ export function ActivityGrid({ sessionId, initialQ, selected, onSelect, refreshK
   };
 
   return (
-    <section className="card activity-grid" aria-label="Activity">
-      <div className="card-head">
-        <h2>Activity</h2>
+    <Card
+      title="Activity"
+      className="activity-grid"
+      label="Activity"
+      tools={
         <div className="grid-tools">
           <input type="search" aria-label="Search activity" placeholder="Search this session…" value={q} maxLength={256} onChange={(e) => setQ(e.target.value)} />
           <select aria-label="Activity type" value={type} onChange={(e) => setType(e.target.value)}>
@@ -69,7 +71,8 @@ export function ActivityGrid({ sessionId, initialQ, selected, onSelect, refreshK
             ))}
           </select>
         </div>
-      </div>
+      }
+    >
       <ErrorBanner error={error} />
       <div className="grid-scroll">
         <table className="table grid-table">
@@ -113,13 +116,7 @@ export function ActivityGrid({ sessionId, initialQ, selected, onSelect, refreshK
         </table>
         {!loading && rows.length === 0 ? <div className="empty small">{applied ? `Nothing in this session matches “${applied}”.` : 'No activity recorded.'}</div> : null}
       </div>
-      {cursor ? (
-        <div className="more">
-          <button type="button" className="button button-small" onClick={more}>
-            Load more
-          </button>
-        </div>
-      ) : null}
-    </section>
+      <LoadMore more={cursor !== null} onMore={more} small />
+    </Card>
   );
 }

@@ -1,9 +1,8 @@
 import { useEffect, useState } from 'react';
 import { errorText } from '../api.ts';
 import { clock } from '../format.ts';
-import { recordingUrl } from '../sessions-api.ts';
-import { parseCast } from '../terminal/cast.ts';
 import { CastPlayer } from '../terminal/cast-player.ts';
+import { CastSource } from '../terminal/cast-source.ts';
 import { TerminalView } from '../terminal/terminal-view.tsx';
 import { PauseIcon, PlayIcon } from '../ui/icons.tsx';
 import { ErrorBanner } from '../ui/widgets.tsx';
@@ -20,17 +19,11 @@ export function CastView({ sessionId, startAt, onReady, onTime }: { sessionId: s
   useEffect(() => {
     const ctl = new AbortController();
     let p: CastPlayer | null = null;
-    fetch(recordingUrl(sessionId, 'cast'), { credentials: 'same-origin', signal: ctl.signal })
-      .then(async (res) => {
-        if (!res.ok) {
-          const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-          throw new Error(body?.error?.message ?? `the recording could not be loaded (${res.status})`);
-        }
-        return res.text();
-      })
-      .then(async (text) => {
+    // The seek index, then only the keyframe and the part of the cast at the start point.
+    CastSource.open(sessionId, ctl.signal)
+      .then(async (source) => {
         if (ctl.signal.aborted) return;
-        p = new CastPlayer(parseCast(text));
+        p = new CastPlayer(source);
         await p.seek(startAt ?? 0);
         if (ctl.signal.aborted) return;
         setPlayer(p);

@@ -1,43 +1,34 @@
-import type { Cast } from './cast.ts';
+import type { CastEvent } from '../../../src/protocol/cast-index.ts';
+import type { CastSource } from './cast-source.ts';
 import { Screen } from './screen.ts';
 
-/** Output bytes replayed between two keyframes; bounds the work of any seek. */
-const KEYFRAME_EVERY = 256 * 1024;
-
-interface Keyframe {
-  index: number;
-  at: number;
-  cols: number;
-  rows: number;
-  data: string;
-}
-
 /**
- * Plays an asciicast into a Screen: play/pause, speed and exact seeking. Seeking backwards
- * restores the nearest keyframe (a serialized screen taken every KEYFRAME_EVERY bytes of replayed
- * output) and replays from there, so a jump in an 8-hour recording replays a bounded amount.
+ * Plays a terminal recording into a Screen: play/pause, speed and exact seeking. A seek restores
+ * the last keyframe at or before the target (the server's seek index) and replays the events
+ * from there; playing on crosses into the next segment, fetched ahead of time. No seek replays
+ * more than one segment (≤ 64 KiB of output), whatever the recording's length.
  */
 export class CastPlayer {
   readonly screen: Screen;
-  private index = 0;
+  private seg = -1;
+  private events: CastEvent[] = [];
+  private idx = 0;
+  private appliedAt = -1;
   private timeMs = 0;
   private playing = false;
   private speed = 1;
   private clockStart = 0;
   private timeAtStart = 0;
   private raf = 0;
-  private sinceKeyframe = 0;
-  private readonly keyframes: Keyframe[] = [];
   private queue: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<() => void>();
 
-  constructor(readonly cast: Cast) {
-    this.screen = new Screen({ cols: cast.cols, rows: cast.rows, scrollback: 0, cursor: true });
-    this.keyframes.push({ index: 0, at: 0, cols: cast.cols, rows: cast.rows, data: '' });
+  constructor(readonly source: CastSource) {
+    this.screen = new Screen({ cols: source.index.cols, rows: source.index.rows, scrollback: 0, cursor: true });
   }
 
   get durationMs(): number {
-    return this.cast.durationMs;
+    return this.source.durationMs;
   }
   get currentMs(): number {
     return this.timeMs;
@@ -87,10 +78,9 @@ export class CastPlayer {
     this.clockStart = performance.now();
     this.emit();
     return this.enqueue(async () => {
-      const appliedAt = this.index > 0 ? this.cast.events[this.index - 1]!.at : -1;
-      const kf = this.keyframeBefore(target);
-      // Backwards: restart from the nearest keyframe. Far forwards: skip ahead to one.
-      if (target < appliedAt || kf.index > this.index) await this.restore(kf);
+      const k = this.source.keyframeFor(target);
+      // Backwards, or past the next keyframe: restart from the keyframe (cheaper than replaying).
+      if (this.seg < 0 || target < this.appliedAt || k > this.seg + 1 || (k === this.seg + 1 && this.idx < this.events.length)) await this.restore(k);
       await this.applyUntil(target);
     });
   }
@@ -120,43 +110,44 @@ export class CastPlayer {
     return this.queue;
   }
 
-  private keyframeBefore(ms: number): Keyframe {
-    let best = this.keyframes[0]!;
-    for (const k of this.keyframes) if (k.at <= ms && k.index >= best.index) best = k;
-    return best;
-  }
-
-  private async restore(kf: Keyframe): Promise<void> {
+  private async restore(k: number): Promise<void> {
+    const kf = this.source.keyframeAt(k);
+    const [snapshot, events] = await Promise.all([this.source.snapshot(k), this.source.segment(k)]);
     this.screen.reset();
     this.screen.resize(kf.cols, kf.rows);
-    if (kf.data) await this.screen.write(kf.data);
-    this.index = kf.index;
-    this.sinceKeyframe = 0;
+    if (snapshot) await this.screen.write(snapshot);
+    this.seg = k;
+    this.events = events;
+    this.idx = 0;
+    this.appliedAt = kf.at;
   }
 
   /** Applies every event at or before `ms`, batching consecutive output into one write. */
   private async applyUntil(ms: number): Promise<void> {
-    const events = this.cast.events;
     let batch = '';
-    while (this.index < events.length && events[this.index]!.at <= ms) {
-      const ev = events[this.index]!;
-      if (ev.kind === 'o') {
-        batch += ev.data;
-        this.sinceKeyframe += ev.data.length;
-      } else {
-        if (batch) await this.screen.write(batch);
-        batch = '';
-        this.screen.resize(ev.cols, ev.rows);
-      }
-      this.index++;
-      if (this.sinceKeyframe >= KEYFRAME_EVERY) {
-        if (batch) await this.screen.write(batch);
-        batch = '';
-        this.sinceKeyframe = 0;
-        if (!this.keyframes.some((k) => k.index === this.index)) {
-          this.keyframes.push({ index: this.index, at: ev.at, cols: this.screen.term.cols, rows: this.screen.term.rows, data: this.screen.serialize() });
+    for (;;) {
+      while (this.idx < this.events.length && this.events[this.idx]!.at <= ms) {
+        const ev = this.events[this.idx]!;
+        if (ev.kind === 'o') batch += ev.data;
+        else {
+          if (batch) await this.screen.write(batch);
+          batch = '';
+          this.screen.resize(ev.cols, ev.rows);
         }
+        this.appliedAt = ev.at;
+        this.idx++;
       }
+      const next = this.seg + 1;
+      if (next >= this.source.keyframeCount) break;
+      // Fetch the next segment ahead while playing through this one.
+      if (this.idx * 2 >= this.events.length) void this.source.segment(next).catch(() => undefined);
+      if (this.idx < this.events.length || this.source.keyframeAt(next).at > ms) break;
+      // This segment is done: its end is the next keyframe's screen, so go on without restoring.
+      if (batch) await this.screen.write(batch);
+      batch = '';
+      this.events = await this.source.segment(next);
+      this.seg = next;
+      this.idx = 0;
     }
     if (batch) await this.screen.write(batch);
   }

@@ -1,5 +1,4 @@
 import { Terminal, type IBufferCell } from '@xterm/headless';
-import { SerializeAddon } from '@xterm/addon-serialize';
 import { DEFAULT_BG, DEFAULT_FG, PALETTE, rgb } from './palette.ts';
 
 /** A run of cells with the same look, rendered as one text span. */
@@ -29,15 +28,12 @@ export interface ScreenState {
  */
 export class Screen {
   readonly term: Terminal;
-  private readonly serializer = new SerializeAddon();
   private readonly listeners = new Set<() => void>();
   private scheduled = false;
   showCursor: boolean;
 
   constructor(opts: { cols?: number; rows?: number; scrollback?: number; cursor?: boolean } = {}) {
     this.term = new Terminal({ cols: opts.cols ?? 80, rows: opts.rows ?? 24, scrollback: opts.scrollback ?? 0, allowProposedApi: true });
-    // The headless and browser builds share the addon interface; the typings differ only in name.
-    this.term.loadAddon(this.serializer as unknown as Parameters<Terminal['loadAddon']>[0]);
     this.showCursor = opts.cursor ?? true;
     this.term.onWriteParsed(() => this.changed());
     this.term.onResize(() => this.changed());
@@ -56,23 +52,6 @@ export class Screen {
   reset(): void {
     this.term.reset();
     this.changed();
-  }
-
-  /**
-   * The screen as escape sequences that redraw it (a keyframe for seeking). The serialize addon
-   * leaves out the scroll region (DECSTBM), which full-screen programs rely on, so it is appended
-   * from the emulator's state, followed by the cursor position that DECSTBM resets.
-   */
-  serialize(): string {
-    let out = this.serializer.serialize({ scrollback: 0 });
-    const core = (this.term as unknown as { _core?: { buffer?: { scrollTop?: unknown; scrollBottom?: unknown } } })._core?.buffer;
-    const top = core?.scrollTop;
-    const bottom = core?.scrollBottom;
-    if (typeof top === 'number' && typeof bottom === 'number' && (top !== 0 || bottom !== this.term.rows - 1)) {
-      const buf = this.term.buffer.active;
-      out += `\x1b[${top + 1};${bottom + 1}r\x1b[${buf.cursorY + 1};${buf.cursorX + 1}H`;
-    }
-    return out;
   }
 
   subscribe(fn: () => void): () => void {

@@ -1,5 +1,4 @@
 import { useEffect, useRef, type ReactNode } from 'react';
-import { ApiError } from '../api.ts';
 
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
   return (
@@ -39,29 +38,8 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
 }
 
-/** A labelled form field with its validation message underneath. */
-export function Field({ label, error, hint, children, htmlFor }: { label: string; error?: string | undefined; hint?: ReactNode; children: ReactNode; htmlFor?: string }) {
-  return (
-    <div className={`field${error ? ' field-invalid' : ''}`}>
-      <label htmlFor={htmlFor}>{label}</label>
-      {children}
-      {hint && !error ? <div className="field-hint">{hint}</div> : null}
-      {error ? (
-        <div className="field-error" role="alert" data-field-error={htmlFor}>
-          {error}
-        </div>
-      ) : null}
-    </div>
-  );
-}
-
-/** The field errors of an API 400 (`details.field`), or a banner message for anything else. */
-export function splitError(err: unknown): { fields: Record<string, string>; banner: unknown } {
-  if (err instanceof ApiError && err.status === 400 && err.field) return { fields: { [err.field]: err.fieldMessage }, banner: null };
-  return { fields: {}, banner: err };
-}
-
-export function Dialog({ title, open, onClose, children, footer }: { title: string; open: boolean; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+/** A modal dialog; with `onSave` (and no `footer`) its footer is the usual Cancel and Save. */
+export function Dialog({ title, open, onClose, children, footer, onSave }: { title: string; open: boolean; onClose: () => void; children: ReactNode; footer?: ReactNode; onSave?: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
@@ -78,7 +56,18 @@ export function Dialog({ title, open, onClose, children, footer }: { title: stri
         </button>
       </div>
       <div className="dialog-body">{children}</div>
-      {footer ? <div className="dialog-foot">{footer}</div> : null}
+      {footer ? (
+        <div className="dialog-foot">{footer}</div>
+      ) : onSave ? (
+        <div className="dialog-foot">
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="button" className="button button-primary" onClick={onSave}>
+            Save
+          </button>
+        </div>
+      ) : null}
     </dialog>
   );
 }
@@ -102,4 +91,28 @@ export function Checkbox({ label, checked, onChange, id, disabled }: { label: Re
       <span>{label}</span>
     </label>
   );
+}
+
+/** A titled card (the settings groups, the key form, downloads, the activity grid). */
+export function Card({ title, tools, children, className, label }: { title: string; tools?: ReactNode; children: ReactNode; className?: string; label?: string }) {
+  return (
+    <section className={`card${className ? ` ${className}` : ''}`} aria-label={label}>
+      <div className="card-head">
+        <h2>{title}</h2>
+        {tools}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/** "Load more" under a paged list, while the API says there is more. */
+export function LoadMore({ more, onMore, small }: { more: boolean; onMore: () => void; small?: boolean }) {
+  return more ? (
+    <div className="more">
+      <button type="button" className={`button${small ? ' button-small' : ''}`} onClick={onMore}>
+        Load more
+      </button>
+    </div>
+  ) : null;
 }

@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import type { ConsumeOptions, JobMeta, Json } from '../bus.ts';
 import { errorMessage, type Link, type RabbitMqLogger } from './rabbitmq-connection.ts';
-import type { Attachment } from './rabbitmq-subscription.ts';
+import { ChannelAttachment } from './rabbitmq-attachment.ts';
 import {
   attemptOf,
   deadQueue,
@@ -29,36 +29,25 @@ export interface RabbitMqConsumerDeps {
  * A failed job is parked in `<queue>.retry` (or `<queue>.dead` on its last attempt) and only then
  * acknowledged, so a crash in between duplicates a job but never loses it.
  */
-export class RabbitMqConsumer implements Attachment {
-  private active = true;
-  private current: { link: Link; ch: Channel; consumerTag: string } | undefined;
-  private attaching: Promise<void> = Promise.resolve();
+export class RabbitMqConsumer extends ChannelAttachment {
   private readonly inFlight = new Set<Promise<void>>();
-  private stopped: Promise<void> | undefined;
 
-  constructor(private readonly deps: RabbitMqConsumerDeps) {}
-
-  attach(link: Link): Promise<void> {
-    const run = this.attaching.then(() => this.attachNow(link));
-    this.attaching = run.catch(() => undefined);
-    return run;
+  constructor(private readonly deps: RabbitMqConsumerDeps) {
+    super({ what: 'consumer', context: { queue: deps.queue }, logger: deps.logger, onRemove: deps.onRemove });
   }
 
-  private async attachNow(link: Link): Promise<void> {
-    if (!this.active || link.closed || this.current?.link === link) return;
-    const { queue, logger, options } = this.deps;
-    const ch = await link.model.createChannel();
-    ch.on('error', (err: Error) => logger?.warn({ err, queue }, 'bus: consumer channel error'));
-    try {
-      await declareJobQueues(ch, queue);
-      link.declaredQueues.add(queue);
-      await ch.prefetch(options.concurrency);
-      const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(link, ch, msg), { noAck: false });
-      this.current = { link, ch, consumerTag };
-    } catch (err) {
-      await ch.close().catch(() => undefined);
-      throw err;
-    }
+  protected async setUp(link: Link, ch: Channel): Promise<string> {
+    const { queue, options } = this.deps;
+    await declareJobQueues(ch, queue);
+    link.declaredQueues.add(queue);
+    await ch.prefetch(options.concurrency);
+    const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(link, ch, msg), { noAck: false });
+    return consumerTag;
+  }
+
+  /** In-flight jobs finish (and are acked) before the channel closes. */
+  protected async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
   }
 
   private onMessage(link: Link, ch: Channel, msg: ConsumeMessage | null): void {
@@ -106,22 +95,6 @@ export class RabbitMqConsumer implements Attachment {
       logger?.warn({ err, queue, attempt }, 'bus: could not schedule the retry, requeueing the job');
       settle(ch, msg, 'requeue');
     }
-  }
-
-  unsubscribe(): Promise<void> {
-    this.stopped ??= this.stop();
-    return this.stopped;
-  }
-
-  /** Stops new deliveries, lets in-flight jobs finish (and be acked), then closes the channel. */
-  private async stop(): Promise<void> {
-    this.active = false;
-    this.deps.onRemove();
-    await this.attaching;
-    const cur = this.current;
-    if (cur && !cur.link.closed) await cur.ch.cancel(cur.consumerTag).catch(() => undefined);
-    await Promise.all(this.inFlight);
-    if (cur) await cur.ch.close().catch(() => undefined);
   }
 }
 

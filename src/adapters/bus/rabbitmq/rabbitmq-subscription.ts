@@ -1,16 +1,13 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { Json, Subscription } from '../bus.ts';
+import type { Json } from '../bus.ts';
+import { ChannelAttachment } from './rabbitmq-attachment.ts';
 import type { Link, RabbitMqLogger } from './rabbitmq-connection.ts';
 import { decode, declareSubscriptionQueue } from './rabbitmq-topology.ts';
 
 /** Messages a subscription may hold unacknowledged; enough for throughput, bounded for memory. */
 const PREFETCH = 100;
 
-/** Something the bus re-creates on every new connection. */
-export interface Attachment extends Subscription {
-  /** Idempotent per link: attaching twice to the same connection is a no-op. */
-  attach(link: Link): Promise<void>;
-}
+export type { Attachment } from './rabbitmq-attachment.ts';
 
 export interface RabbitMqSubscriptionDeps {
   exchange: string;
@@ -28,36 +25,26 @@ export interface RabbitMqSubscriptionDeps {
  * handled one at a time in arrival order and acknowledged after the handler, so those in flight
  * when a connection drops are redelivered (at-least-once) rather than lost.
  */
-export class RabbitMqSubscription implements Attachment {
-  private active = true;
-  private current: { link: Link; ch: Channel; consumerTag: string } | undefined;
-  private attaching: Promise<void> = Promise.resolve();
+export class RabbitMqSubscription extends ChannelAttachment {
   private tail: Promise<void> = Promise.resolve();
-  private stopped: Promise<void> | undefined;
 
-  constructor(private readonly deps: RabbitMqSubscriptionDeps) {}
-
-  attach(link: Link): Promise<void> {
-    const run = this.attaching.then(() => this.attachNow(link));
-    this.attaching = run.catch(() => undefined);
-    return run;
+  constructor(private readonly deps: RabbitMqSubscriptionDeps) {
+    super({ what: 'subscription', context: { pattern: deps.pattern }, logger: deps.logger, onRemove: deps.onRemove });
   }
 
-  private async attachNow(link: Link): Promise<void> {
-    if (!this.active || link.closed || this.current?.link === link) return;
-    const { exchange, queue, pattern, logger } = this.deps;
-    const ch = await link.model.createChannel();
-    ch.on('error', (err: Error) => logger?.warn({ err, pattern }, 'bus: subscription channel error'));
-    try {
-      await declareSubscriptionQueue(ch, queue);
-      await ch.bindQueue(queue, exchange, pattern);
-      await ch.prefetch(PREFETCH);
-      const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(ch, msg), { noAck: false });
-      this.current = { link, ch, consumerTag };
-    } catch (err) {
-      await ch.close().catch(() => undefined);
-      throw err;
-    }
+  protected async setUp(_link: Link, ch: Channel): Promise<string> {
+    const { exchange, queue, pattern } = this.deps;
+    await declareSubscriptionQueue(ch, queue);
+    await ch.bindQueue(queue, exchange, pattern);
+    await ch.prefetch(PREFETCH);
+    const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(ch, msg), { noAck: false });
+    return consumerTag;
+  }
+
+  /** Messages already received are handled (and acked); then the queue goes. */
+  protected async drain(): Promise<void> {
+    await this.tail;
+    await this.deps.deleteQueue(this.deps.queue).catch(() => undefined);
   }
 
   private onMessage(ch: Channel, msg: ConsumeMessage | null): void {
@@ -80,21 +67,5 @@ export class RabbitMqSubscription implements Attachment {
         // The channel died with its connection; the broker redelivers on the next one.
       }
     });
-  }
-
-  unsubscribe(): Promise<void> {
-    this.stopped ??= this.stop();
-    return this.stopped;
-  }
-
-  private async stop(): Promise<void> {
-    this.active = false;
-    this.deps.onRemove();
-    await this.attaching;
-    const cur = this.current;
-    if (cur && !cur.link.closed) await cur.ch.cancel(cur.consumerTag).catch(() => undefined);
-    await this.tail;
-    await this.deps.deleteQueue(this.deps.queue).catch(() => undefined);
-    if (cur) await cur.ch.close().catch(() => undefined);
   }
 }

@@ -4,6 +4,9 @@ import { platform } from './0001-platform.ts';
 import { recording } from './0002-recording.ts';
 import { ingestCursors } from './0003-ingest-cursors.ts';
 import { searchIndexes } from './0004-search-indexes.ts';
+import { cluster } from './0006-cluster.ts';
+import { agents } from './0005-agents.ts';
+import { sessionLinks } from './0007-session-links.ts';
 
 export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -13,6 +16,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002-recording': recording,
   '0003-ingest-cursors': ingestCursors,
   '0004-search-indexes': searchIndexes,
+  '0005-agents': agents,
+  '0006-cluster': cluster,
+  '0007-session-links': sessionLinks,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { migrate } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
 import type { Store } from '../store.ts';
+import { cachingDatabase } from './statement-cache.ts';
 
 /** Embedded store: one SQLite file in the data dir, WAL, synchronous=FULL so a commit is durable. */
 export async function openSqliteStore(file: string): Promise<Store> {
@@ -14,7 +15,7 @@ export async function openSqliteStore(file: string): Promise<Store> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
   try {
     await migrate(db, 'sqlite');
   } catch (err) {

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AuditService } from '../../../core/audit/audit.service.ts';
 import { ValidationError } from '../../../core/errors.ts';
 import type { IngestService } from '../../../core/recording/ingest.service.ts';
 import type { SessionsService } from '../../../core/sessions/sessions.service.ts';
@@ -10,13 +9,20 @@ import { route } from '../route.ts';
 
 const sessionParams = z.object({ id }).strict();
 const chunkParams = z.object({ id, seq: z.coerce.number().int().min(0).max(2 ** 31 - 1) }).strict();
-const closeBody = z.object({ status: z.enum(['ended', 'terminated']).default('ended'), reason: z.string().max(1000).optional() }).strict();
+const closeBody = z
+  .object({
+    status: z.enum(['ended', 'terminated']).default('ended'),
+    reason: z.string().max(1000).optional(),
+    /** When the component decided the end (ms from the session start, like event times): a limit or a terminate, before its uploads. */
+    at: z.number().int().min(0).max(10 * 365 * 86_400_000).optional(),
+  })
+  .strict();
 
 /**
  * Routes for recording components (launcher, agent, remote proxies), authenticated by the upload
  * credential of one session (`Authorization: Bearer vgu_…`), checked at the edge for `:id`.
  */
-export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: IngestService; sessions: SessionsService; audit: AuditService }): void {
+export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: IngestService; sessions: SessionsService; refinalize?: (sessionId: string) => Promise<void> }): void {
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_CHUNK_BYTES }, (_req, body, done) => done(null, body));
 
   route(app, {
@@ -61,7 +67,12 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     params: sessionParams,
     body: closeBody,
     handler: async ({ params, body }) => {
-      const s = await deps.sessions.end(params.id, { status: body.status, reason: body.reason ?? null, endedBy: null });
+      const before = await deps.sessions.row(params.id);
+      const at = body.at === undefined ? undefined : Number(before.started_at) + body.at;
+      const s = await deps.sessions.end(params.id, { status: body.status, reason: body.reason ?? null, endedBy: null, ...(at !== undefined ? { at } : {}) });
+      // Ended elsewhere first (terminated by an administrator, interrupted while unreachable): the
+      // component has since uploaded what it spooled, so the finalised WebM is rebuilt if stale.
+      if (before.status !== 'active' && before.media === 'webm' && deps.refinalize) await deps.refinalize(params.id);
       return { status: s.status };
     },
   });

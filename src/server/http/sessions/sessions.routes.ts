@@ -3,21 +3,25 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../../../adapters/store/store.ts';
 import { actorOf, type AuditService } from '../../../core/audit/audit.service.ts';
-import { AppError, NotFoundError } from '../../../core/errors.ts';
+import { AppError, NotFoundError, TooManyRequestsError } from '../../../core/errors.ts';
 import { parseRange, type RecordingReader } from '../../../core/recording/recording-reader.ts';
 import type { SecretsService } from '../../../core/secrets/secrets.service.ts';
 import { canPlay, inScope, sessionScope } from '../../../core/sessions/session-access.ts';
 import type { SessionsService } from '../../../core/sessions/sessions.service.ts';
 import { toSessionView } from '../../../core/sessions/session-view.ts';
 import { idParams } from '../../../protocol/common.ts';
+import { RateLimiter } from '../rate-limit.ts';
+import type { LaunchPolicy } from '../../../protocol/launch.ts';
+import type { SessionRecordingSettings } from '../../../protocol/settings.ts';
 import { route } from '../route.ts';
 
 const recordingQuery = z.object({ format: z.enum(['cast', 'webm', 'mp4']).optional(), download: z.enum(['0', '1']).optional() }).strict();
 
 export function registerSessionsRoutes(
   app: FastifyInstance,
-  deps: { store: Store; sessions: SessionsService; secrets: SecretsService; reader: RecordingReader; audit: AuditService; nodeId: string },
+  deps: { store: Store; sessions: SessionsService; secrets: SecretsService; reader: RecordingReader; audit: AuditService; settings: { get(): Promise<SessionRecordingSettings> }; redeemFailures?: RateLimiter },
 ): void {
+  const redeemFailures = deps.redeemFailures ?? new RateLimiter(20, 60_000);
   route(app, {
     method: 'POST',
     url: '/api/v1/secrets/:id/launch',
@@ -35,7 +39,9 @@ export function registerSessionsRoutes(
         secret: { id: secret.id, name: secret.name, recording: secret.recording },
         target: { host: secret.host, user: secret.username },
         clientAddress: ip,
-        nodeId: deps.nodeId,
+        // The launcher holds this session (heartbeats over HTTP), not this node: a node that dies
+        // must not take it down. Only sessions a node holds in-process carry its id.
+        nodeId: null,
         media: 'webm',
       });
       const grant = await deps.sessions.createLaunchGrant(session.id);
@@ -50,19 +56,33 @@ export function registerSessionsRoutes(
     access: 'public',
     body: z.object({ grant: z.string().min(10).max(200) }).strict(),
     handler: async ({ body, ip }) => {
-      const { session, uploadToken } = await deps.sessions.redeemLaunchGrant(body.grant);
+      // The grant is the credential here: an address that keeps presenting wrong, used or expired
+      // grants is stopped before it can guess (legitimate launchers redeem once and succeed).
+      if (redeemFailures.exhausted(ip)) throw new TooManyRequestsError('too many failed grant redemptions from this address; wait a minute');
+      let redeemed;
+      try {
+        redeemed = await deps.sessions.redeemLaunchGrant(body.grant);
+      } catch (err) {
+        redeemFailures.hit(ip);
+        throw err;
+      }
+      const { session, uploadToken } = redeemed;
       const actor = { id: session.user_id, name: session.username, ip };
       await deps.audit.record({ actor, action: 'session.grant-redeem', target: { type: 'session', id: session.id } });
       const secretId = session.secret_id!;
       const secret = await deps.secrets.adminView(secretId);
       const credential = await deps.secrets.revealCredential(secretId);
       await deps.audit.record({ actor, action: 'secret.credential-handout', target: { type: 'secret', id: secretId }, details: { session: session.id, to: 'launcher' } });
+      // The launcher's upload credential cannot read the settings: it gets what it enforces here.
+      const settings = await deps.settings.get();
+      const policy: LaunchPolicy = { videoCodec: settings.videoCodec, inactivityTimeoutMinutes: settings.inactivityTimeoutMinutes, maxSessionMinutes: settings.maxSessionMinutes, failClosedSeconds: settings.failClosedSeconds };
       return {
         session: toSessionView(session),
         uploadToken,
         target: { host: secret.host, port: secret.port, username: secret.username, credential },
         launcher: secret.launcher,
         recording: { video: session.record_video === 1, keystrokes: session.record_keystrokes === 1 },
+        policy,
       };
     },
   });

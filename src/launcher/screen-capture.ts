@@ -1,0 +1,228 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolveFfmpeg, type FfmpegBinaries } from '../adapters/media/ffmpeg-locator.ts';
+import { EXIT, LauncherError } from './errors.ts';
+import { IvfReader, type IvfFrame, type IvfHeader } from './ivf-reader.ts';
+import { runText, type Rect } from './x11.ts';
+
+export interface CaptureOptions {
+  display: string;
+  codec: 'vp8' | 'vp9';
+  /** Frames per second grabbed (default 1). */
+  fps: number;
+  /** Longest gap between keyframes while the screen keeps changing (seconds, ≤ 300). */
+  keyframeSeconds?: number;
+}
+
+export interface Screen {
+  width: number;
+  height: number;
+}
+
+/** ffmpeg and the display, checked before anything is launched. Throws a LauncherError (exit 5). */
+export async function checkCapture(display: string | undefined): Promise<{ ffmpeg: FfmpegBinaries; display: string; screen: Screen }> {
+  if (!display) throw new LauncherError(EXIT.captureImpossible, 'cannot record the screen: no X display (DISPLAY is not set)');
+  let ffmpeg: FfmpegBinaries;
+  try {
+    ffmpeg = await resolveFfmpeg(process.env.VIGIL_FFMPEG || undefined);
+  } catch (err) {
+    throw new LauncherError(EXIT.captureImpossible, `cannot record the screen: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const devices = await runText(ffmpeg.ffmpeg, ['-hide_banner', '-devices']).catch(() => '');
+  if (!/\bx11grab\b/.test(devices)) throw new LauncherError(EXIT.captureImpossible, `cannot record the screen: ${ffmpeg.ffmpeg} has no x11grab input device`);
+  const screen = await screenSize(display);
+  return { ffmpeg, display, screen };
+}
+
+/** The root window's size, which also proves the display can be opened. */
+export async function screenSize(display: string): Promise<Screen> {
+  let text: string;
+  try {
+    text = await runText('xwininfo', ['-root'], { DISPLAY: display });
+  } catch (err) {
+    throw new LauncherError(EXIT.captureImpossible, `cannot record the screen: X display ${display} cannot be opened (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+  }
+  const w = /Width:\s*(\d+)/.exec(text)?.[1];
+  const h = /Height:\s*(\d+)/.exec(text)?.[1];
+  if (!w || !h) throw new LauncherError(EXIT.captureImpossible, `cannot record the screen: cannot read the size of display ${display}`);
+  return { width: Number(w) & ~1, height: Number(h) & ~1 };
+}
+
+/**
+ * libvpx settings for a screen at `fps` frames per second. A fixed, fairly fine quantiser keeps
+ * text legible (PSNR ≈ 45 dB on terminal text) where a target bitrate would make libvpx spend
+ * every second's budget re-refining unchanged areas; blocks that barely changed are skipped
+ * (static-thresh); no look-ahead, so a frame leaves the encoder as soon as it is grabbed.
+ *
+ * What costs bytes on a desktop is scrolled text (every Enter with output scrolls a terminal):
+ * the encoder must find the vertical shift, or it codes the whole window anew (40–90 KB a frame
+ * at 1080p). Measured on real captures (docs/PERFORMANCE.md):
+ * - VP8 realtime never finds it, at any -cpu-used. Its good-quality mode does (a scroll: 2–10 KB),
+ *   at about the CPU of realtime with -cpu-used 2. libvpx picks that mode only when the deadline
+ *   exceeds the frame's duration — `-deadline good` is 1 s, so at 1 fps it silently falls back
+ *   to realtime — hence a deadline of ten frame intervals.
+ * - VP9 realtime finds scrolls with `-tune-content screen` from -cpu-used 5 on (4 and below, or
+ *   without the screen tuning, it does not).
+ */
+export function encoderArgs(codec: 'vp8' | 'vp9', fps = 1): string[] {
+  const quality = ['-lag-in-frames', '0', '-b:v', '100k', '-qmin', '30', '-qmax', '30', '-static-thresh', '500'];
+  return codec === 'vp9'
+    ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '5', '-row-mt', '1', '-tune-content', 'screen', '-aq-mode', '0', ...quality]
+    : ['-c:v', 'libvpx', '-deadline', String(Math.ceil(10_000_000 / fps)), '-cpu-used', '2', '-auto-alt-ref', '0', ...quality];
+}
+
+const vfr = (major: number): string[] => (major >= 5 ? ['-fps_mode', 'vfr'] : ['-vsync', 'vfr']);
+const passthrough = (major: number): string[] => (major >= 5 ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']);
+
+/**
+ * The screen recorder: one ffmpeg grabbing the display at `fps`, dropping unchanged frames
+ * (mpdecimate, so the video is variable frame rate) and encoding the rest in real time to IVF on
+ * stdout; a second output of the same grab, a quarter-size grey picture on fd 3, gives the changed
+ * fraction of the screen each second.
+ */
+export class ScreenCapture {
+  private proc: ChildProcess | null = null;
+  private readonly ivf = new IvfReader();
+  private gray: { size: number; width: number; buf: Buffer; prev: Buffer | null } | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  stderr = '';
+  /** Local time (ms) when the first encoded frame arrived. */
+  firstFrameAt: number | null = null;
+
+  constructor(
+    private readonly binaries: FfmpegBinaries,
+    private readonly screen: Screen,
+    private readonly opts: CaptureOptions,
+    private readonly sink: {
+      header(h: IvfHeader): void;
+      frame(f: IvfFrame, localMs: number): void;
+      /** `fraction` of the screen changed; `outside`: the share outside the masked areas. */
+      change(fraction: number, outside: number): void;
+      /** Areas (screen pixels) whose changes `change` counts apart: the launcher's own dialogs. */
+      mask?(): Rect[];
+      exit(code: number | null, stderr: string): void;
+    },
+  ) {}
+
+  start(): void {
+    const { width, height } = this.screen;
+    const qw = Math.max(2, Math.floor(width / 4));
+    const qh = Math.max(2, Math.floor(height / 4));
+    const key = Math.min(300, this.opts.keyframeSeconds ?? 300);
+    const args = [
+      '-hide_banner', '-loglevel', 'error', '-nostdin',
+      '-f', 'x11grab', '-framerate', String(this.opts.fps), '-video_size', `${width}x${height}`, '-i', `${this.opts.display}+0,0`,
+      '-filter_complex', `[0:v]split[a][b];[a]mpdecimate,format=yuv420p[v];[b]scale=${qw}:${qh}:flags=area,format=gray[g]`,
+      '-map', '[v]', ...vfr(this.binaries.major), ...encoderArgs(this.opts.codec, this.opts.fps),
+      // A keyframe at the start, then only when the screen has changed for `key` seconds since the
+      // last one (the encoder's own interval is off): keyframes are most of a desktop video's bytes.
+      '-g', '100000', '-force_key_frames', `expr:if(isnan(prev_forced_t),eq(n,0),gte(t-prev_forced_t,${key}))`,
+      '-flush_packets', '1', '-f', 'ivf', 'pipe:1',
+      '-map', '[g]', ...passthrough(this.binaries.major), '-f', 'rawvideo', 'pipe:3',
+    ];
+    // Its own process group: Ctrl-C in the user's terminal reaches the launcher, which ends the
+    // session in order, not ffmpeg directly.
+    const proc = spawn(this.binaries.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.proc = proc;
+    this.gray = { size: qw * qh, width: qw, buf: Buffer.alloc(0), prev: null };
+    proc.stdout!.on('data', (d: Buffer) => {
+      const frames = this.ivf.push(d);
+      if (this.ivf.header && frames.length > 0 && this.firstFrameAt === null) {
+        this.firstFrameAt = Date.now();
+        this.sink.header(this.ivf.header);
+      }
+      for (const f of frames) this.sink.frame(f, Date.now());
+    });
+    (proc.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => this.onGray(d));
+    proc.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    this.exited = new Promise((resolve) => {
+      proc.on('exit', (code) => {
+        this.sink.exit(code, this.stderr);
+        resolve(code);
+      });
+      proc.on('error', (err) => {
+        this.stderr += err.message;
+        resolve(null);
+      });
+    });
+  }
+
+  private onGray(d: Buffer): void {
+    const g = this.gray!;
+    g.buf = g.buf.length === 0 ? d : Buffer.concat([g.buf, d]);
+    while (g.buf.length >= g.size) {
+      const frame = Buffer.from(g.buf.subarray(0, g.size));
+      g.buf = g.buf.subarray(g.size);
+      if (g.prev) {
+        const all = changedFraction(g.prev, frame);
+        const mask = all > 0 ? (this.sink.mask?.() ?? []) : [];
+        this.sink.change(all, mask.length > 0 ? changedFraction(g.prev, frame, this.quarterMask(mask, g.width)) : all);
+      }
+      g.prev = frame;
+    }
+  }
+
+  /** `rects` on the quarter-size grey picture: 1 for each pixel inside one. */
+  private quarterMask(rects: Rect[], width: number): Uint8Array {
+    const g = this.gray!;
+    const m = new Uint8Array(g.size);
+    const height = g.size / width;
+    for (const r of rects) {
+      const x0 = Math.max(0, Math.floor(r.x / 4)), x1 = Math.min(width, Math.ceil((r.x + r.width) / 4));
+      const y0 = Math.max(0, Math.floor(r.y / 4)), y1 = Math.min(height, Math.ceil((r.y + r.height) / 4));
+      for (let y = y0; y < y1; y++) m.fill(1, y * width + x0, y * width + Math.max(x0, x1));
+    }
+    return m;
+  }
+
+  /** Stops grabbing; resolves when ffmpeg has written its last frame. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return this.exited.then(() => undefined);
+    // Every encoded frame is already out (no look-ahead, IVF flushed per packet) and a grab at
+    // 1 fps would keep ffmpeg up to a second in its sleep: end it now. A frame cut short in the
+    // pipe is dropped by the reader; the final keyframe (grabKeyframe) shows the end.
+    p.kill('SIGKILL');
+    await this.exited;
+  }
+
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+}
+
+/** Share of pixels (quarter-size grey) whose brightness moved by more than a little. */
+export function changedFraction(a: Buffer, b: Buffer, masked?: Uint8Array): number {
+  let changed = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (masked?.[i]) continue;
+    const d = a[i]! - b[i]!;
+    if (d > 6 || d < -6) changed++;
+  }
+  return a.length === 0 ? 0 : changed / a.length;
+}
+
+/**
+ * One keyframe of the screen as it is now, encoded like the recording: the last frame of a
+ * session, so the video lasts until the session's real end even when the screen sat still.
+ */
+export async function grabKeyframe(binaries: FfmpegBinaries, screen: Screen, display: string, codec: 'vp8' | 'vp9'): Promise<IvfFrame | null> {
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    '-f', 'x11grab', '-framerate', '1', '-video_size', `${screen.width}x${screen.height}`, '-i', `${display}+0,0`,
+    '-frames:v', '1', '-vf', 'format=yuv420p', ...encoderArgs(codec), '-f', 'ivf', 'pipe:1',
+  ];
+  return new Promise((resolve) => {
+    const proc = spawn(binaries.ffmpeg, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const reader = new IvfReader();
+    const frames: IvfFrame[] = [];
+    proc.stdout.on('data', (d: Buffer) => frames.push(...reader.push(d)));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    proc.on('error', () => resolve(null));
+    proc.on('close', () => {
+      clearTimeout(timer);
+      resolve(frames.find((f) => f.keyframe) ?? null);
+    });
+  });
+}

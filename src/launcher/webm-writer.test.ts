@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { IvfReader, type IvfFrame } from './ivf-reader.ts';
+import { WebmWriter } from './webm-writer.ts';
+
+const run = promisify(execFile);
+
+/** Six frames from ffmpeg's test source as IVF, keyframes at 0 and 3 (real libvpx output). */
+async function ivf(codec: 'vp8' | 'vp9'): Promise<Buffer> {
+  const enc = codec === 'vp9' ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'] : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8'];
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=1', '-frames:v', '6', ...enc, '-g', '1000', '-force_key_frames', 'expr:eq(n,0)+eq(n,3)', '-f', 'ivf', 'pipe:1'], { encoding: 'buffer', maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+async function probe(file: string): Promise<Array<{ t: number; key: boolean }>> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file]);
+  return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: (l.split(',')[1] ?? '').startsWith('K') }));
+}
+
+for (const codec of ['vp8', 'vp9'] as const) {
+  describe(`IVF → live WebM (${codec})`, () => {
+    it('parses IVF fed in odd pieces and muxes a WebM that ffmpeg decodes with the given times', async () => {
+      const data = await ivf(codec);
+      const reader = new IvfReader();
+      const frames: IvfFrame[] = [];
+      for (let i = 0; i < data.length; i += 777) frames.push(...reader.push(data.subarray(i, i + 777)));
+      assert.deepEqual(reader.header, { codec, width: 320, height: 240 });
+      assert.deepEqual(frames.map((f) => f.ptsMs), [0, 1000, 2000, 3000, 4000, 5000]);
+      assert.deepEqual(frames.map((f) => f.keyframe), [true, false, false, true, false, false]);
+
+      // Times as a still screen makes them: a long gap (400 s, beyond one cluster's 327 s) and
+      // a join point taken mid-cluster.
+      const times = [0, 1000, 2000, 400_000, 401_000, 402_500];
+      const w = new WebmWriter(reader.header!);
+      const parts = [w.init, ...frames.slice(0, 5).map((f, i) => w.frame(times[i]!, f.keyframe, f.data))];
+      const join = w.joinPoint();
+      parts.push(w.frame(times[5]!, frames[5]!.keyframe, frames[5]!.data));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-webm-'));
+      try {
+        const file = path.join(dir, 'all.webm');
+        fs.writeFileSync(file, Buffer.concat(parts));
+        const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+        assert.equal(stderr.trim(), '');
+        const packets = await probe(file);
+        assert.deepEqual(packets.map((p) => p.t), times.map((t) => t / 1000));
+        assert.deepEqual(packets.map((p) => p.key), [true, false, false, true, false, false]);
+        // Clusters start at keyframes only: two of them.
+        const clusters = Buffer.concat(parts).toString('latin1').split('\x1f\x43\xb6\x75').length - 1;
+        assert.equal(clusters, 2);
+        // A viewer joining after frame 5 gets the header and the cluster from frame 4's keyframe.
+        const joined = path.join(dir, 'join.webm');
+        fs.writeFileSync(joined, Buffer.concat([join, parts[6]!]));
+        assert.deepEqual((await probe(joined)).map((p) => p.t), [400, 401, 402.5]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe('WebmWriter', () => {
+  it('keeps times strictly increasing and opens a new cluster when the relative time would overflow', () => {
+    const w = new WebmWriter({ codec: 'vp8', width: 16, height: 16 });
+    const key = Buffer.from([0x10]);
+    const delta = Buffer.from([0x11]);
+    const clusterId = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
+    assert.ok(w.frame(0, true, key).subarray(0, 4).equals(clusterId));
+    assert.ok(!w.frame(0, false, delta).includes(clusterId), 'same time: moved 10 ms on, same cluster');
+    assert.equal(w.timeMs, 10);
+    assert.ok(w.frame(400_000, false, delta).subarray(0, 4).equals(clusterId), 'beyond 327 s: a new cluster');
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DatabaseBlobStore } from '../src/adapters/blobs/database-blob-store.ts';
+import { chainOver, chunkDigest } from '../src/core/recording/hash-chain.ts';
+import { chunkKey } from '../src/core/recording/ingest.service.ts';
+import { RecordingWriter } from '../src/ssh-proxy/recording/recording-writer.ts';
+import { STACKS, type TestServer } from './helpers/server.ts';
+
+// The proxy's group commit: many sessions' chunks, events and heartbeats in one transaction
+// (IngestService.batch through RecordingWriter) must store exactly what chunk()/events() store.
+for (const stack of STACKS) {
+  describe(`recording group commit on ${stack.name}`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await stack.start();
+    });
+    after(async () => {
+      await t?.stop();
+    });
+
+    const open = (keystrokes: boolean, video = true) =>
+      t.server.services.sessions.open({ kind: 'ssh', component: 'ssh-proxy', user: { id: null, name: 'carol' }, secret: { id: 'x', name: 'x', recording: { video, keystrokes } }, target: { host: 'h', user: 'root' }, clientAddress: null, nodeId: null, media: 'cast' });
+    const db = () => t.server.store.db;
+
+    it('stores many sessions in one commit: chunks with the hash chain, events with cursors, heartbeats', async () => {
+      const { ingest } = t.server.services;
+      let calls = 0;
+      const counting = { batch: (items: Parameters<typeof ingest.batch>[0]) => (calls += 1, ingest.batch(items)) };
+      const writer = new RecordingWriter(counting);
+      const sessions = await Promise.all(Array.from({ length: 30 }, (_, i) => open(i % 2 === 0)));
+      const before = await db().selectFrom('sessions').select(['id', 'last_heartbeat_at']).where('id', 'in', sessions.map((s) => s.id)).execute();
+      await new Promise((r) => setTimeout(r, 5));
+      const data = (i: number, seq: number) => Buffer.from(`[${seq / 10}, "o", "session ${i} chunk ${seq}\\r\\n"]\n`);
+      // Two rounds, each written in one turn as the shared tick does.
+      for (const round of [0, 1]) {
+        const writes: Promise<void>[] = [];
+        sessions.forEach((s, i) => {
+          writes.push(writer.chunk(s.id, round * 2, data(i, round * 2)), writer.chunk(s.id, round * 2 + 1, data(i, round * 2 + 1)));
+          writes.push(writer.events(s.id, [
+            { seq: round * 2, at: 1000 * (round + 1), type: 'keystrokes', text: `ls -la ${i}` },
+            { seq: round * 2 + 1, at: 1000 * (round + 1) + 5, type: 'command', text: `ls -la ${i}` },
+          ]));
+          writes.push(writer.heartbeat(s.id));
+        });
+        await Promise.all(writes);
+      }
+      assert.equal(calls, 2, 'one batch per turn');
+      for (const [i, s] of sessions.entries()) {
+        const row = await db().selectFrom('sessions').select(['chunk_count', 'bytes', 'chain_head', 'last_activity_at', 'last_heartbeat_at', 'started_at']).where('id', '=', s.id).executeTakeFirstOrThrow();
+        const chunks = [0, 1, 2, 3].map((seq) => data(i, seq));
+        assert.equal(Number(row.chunk_count), 4);
+        assert.equal(Number(row.bytes), chunks.reduce((n, c) => n + c.length, 0));
+        assert.equal(row.chain_head, chainOver(s.id, chunks.map(chunkDigest)));
+        assert.equal(Number(row.last_activity_at), Number(row.started_at) + 2005);
+        assert.ok(Number(row.last_heartbeat_at) > Number(before.find((b) => b.id === s.id)!.last_heartbeat_at), 'heartbeat stored');
+        const stored = await db().selectFrom('recording_chunks').select(['seq', 'sha256', 'chain', 'blob_key']).where('session_id', '=', s.id).orderBy('seq').execute();
+        assert.deepEqual(stored.map((c) => [Number(c.seq), c.sha256, c.blob_key]), chunks.map((c, seq) => [seq, chunkDigest(c), chunkKey(s.id, seq)]));
+        assert.equal(stored[3]!.chain, row.chain_head);
+        const blob = await new DatabaseBlobStore(t.server.store).get(chunkKey(s.id, 2));
+        assert.deepEqual(blob, chunks[2]);
+        const events = await db().selectFrom('activity_events').select(['seq', 'type', 'text', 'details']).where('session_id', '=', s.id).orderBy('seq').execute();
+        const keys = i % 2 === 0;
+        assert.deepEqual(events.map((e) => [Number(e.seq), e.type, e.text]), [0, 1, 2, 3].map((seq) => [seq, seq % 2 === 0 ? 'keystrokes' : 'command', seq % 2 === 0 && !keys ? '' : `ls -la ${i}`]));
+        const cursor = await db().selectFrom('event_cursors').select(['received', 'max_seq']).where('session_id', '=', s.id).where('source', '=', 'proxy').executeTakeFirstOrThrow();
+        assert.deepEqual([Number(cursor.received), Number(cursor.max_seq)], [4, 3]);
+      }
+      // The stored recordings play back through the ordinary ingest path's checks: a replay of a
+      // stored chunk is a duplicate, a different one a conflict.
+      const replay = await ingest.chunk(sessions[0]!.id, 1, data(0, 1));
+      assert.deepEqual([replay.accepted, replay.duplicates, replay.next, replay.head], [0, 1, 4, chainOver(sessions[0]!.id, [0, 1, 2, 3].map((seq) => chunkDigest(data(0, seq))))]);
+      await assert.rejects(ingest.chunk(sessions[0]!.id, 1, Buffer.from('tampered')), /already received with different content/);
+    });
+
+    it('takes replays and gaps through the checked path, and fails only the session that is wrong', async () => {
+      const { ingest } = t.server.services;
+      const writer = new RecordingWriter(ingest);
+      const [a, b, c] = await Promise.all([open(true), open(true), open(true, false)]);
+      await Promise.all([writer.chunk(a!.id, 0, Buffer.from('a0\n')), writer.events(a!.id, [{ seq: 0, at: 1, type: 'output', text: 'x' }])]);
+      // A replay of what is stored (after an unclear failure), a fresh session, and a session
+      // without media (its chunk is refused) all in one turn.
+      const results = await Promise.allSettled([
+        writer.chunk(a!.id, 0, Buffer.from('a0\n')),
+        writer.events(a!.id, [{ seq: 0, at: 1, type: 'output', text: 'x' }, { seq: 1, at: 2, type: 'output', text: 'y' }]),
+        writer.chunk(b!.id, 0, Buffer.from('b0\n')),
+        writer.chunk(c!.id, 0, Buffer.from('c0\n')),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      assert.match(String((results[3] as PromiseRejectedResult).reason), /records no media/);
+      const events = await db().selectFrom('activity_events').select(['seq', 'text']).where('session_id', '=', a!.id).orderBy('seq').execute();
+      assert.deepEqual(events.map((e) => [Number(e.seq), e.text]), [[0, 'x'], [1, 'y']]);
+      const rows = await db().selectFrom('sessions').select(['id', 'chunk_count']).where('id', 'in', [a!.id, b!.id, c!.id]).execute();
+      assert.deepEqual(Object.fromEntries(rows.map((r) => [r.id, Number(r.chunk_count)])), { [a!.id]: 1, [b!.id]: 1, [c!.id]: 0 });
+      // A gap (chunk 2 before 1) is stored unchained, as ingest.chunk does, then linked.
+      await writer.chunk(b!.id, 2, Buffer.from('b2\n'));
+      assert.equal(Number((await db().selectFrom('sessions').select('chunk_count').where('id', '=', b!.id).executeTakeFirstOrThrow()).chunk_count), 1);
+      await writer.chunk(b!.id, 1, Buffer.from('b1\n'));
+      const head = await db().selectFrom('sessions').select(['chunk_count', 'chain_head']).where('id', '=', b!.id).executeTakeFirstOrThrow();
+      assert.deepEqual([Number(head.chunk_count), head.chain_head], [3, chainOver(b!.id, ['b0\n', 'b1\n', 'b2\n'].map((x) => chunkDigest(Buffer.from(x))))]);
+    });
+  });
+}
