@@ -95,7 +95,8 @@ async function runAgent(t: TestServer, admin: Api, capture: string, rate: number
   await new Promise<void>((resolve, reject) => spawn(process.execPath, [VIGIL, 'agent', 'enroll', '--server', t.base, '--token-file', path.join(dir, 'token'), '--state-dir', dir], { env, stdio: 'ignore' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error('enroll failed')))));
   // `--prof DIR`: the agent writes a V8 CPU profile there when it stops (summarise with bench/cpu-profile.ts).
   const prof = profileDir ? ['--cpu-prof', '--cpu-prof-interval=2000', `--cpu-prof-dir=${path.resolve(profileDir, capture)}`] : [];
-  const agent: ChildProcess = spawn(process.execPath, [...prof, VIGIL, 'agent', 'run', '--state-dir', dir, '--socket', path.join(dir, 's.sock'), '--capture', capture], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const nodeFlags = (process.env.VIGIL_BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean); // experiments with V8 flags
+  const agent: ChildProcess = spawn(process.execPath, [...nodeFlags, ...prof, VIGIL, 'agent', 'run', '--state-dir', dir, '--socket', path.join(dir, 's.sock'), '--capture', capture], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((r) => agent.stdout!.once('data', () => r()));
   const term = spawn('python3', ['-c', PTY_DRIVER, 'bash', '--norc', '--noprofile', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

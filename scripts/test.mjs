@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 // Debian packages the suite drives for real (checked with dpkg, installed when missing).
-const PACKAGES = ['postgresql', 'rabbitmq-server', 'ffmpeg', 'chromium', 'openssh-server', 'openssh-client', 'sshpass', 'xvfb', 'x11-apps', 'x11-utils', 'xdotool', 'openbox', 'xterm', 'forkstat', 'gcc', 'libc6-dev', 'python3', 'asciinema', 'freerdp2-x11', 'freerdp2-shadow-x11', 'winpr-utils'];
+const PACKAGES = ['postgresql', 'rabbitmq-server', 'ffmpeg', 'chromium', 'openssh-server', 'openssh-client', 'sshpass', 'xvfb', 'x11-apps', 'x11-utils', 'xdotool', 'openbox', 'xterm', 'forkstat', 'gcc', 'libc6-dev', 'python3', 'asciinema', 'freerdp2-x11', 'freerdp2-shadow-x11', 'winpr-utils', 'dbus-daemon'];
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const log = (msg) => process.stderr.write(`[npm test] ${msg}\n`);

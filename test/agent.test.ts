@@ -16,54 +16,15 @@ import { buildProcConnector, ProcConnectorCapture } from '../src/agent/processes
 import { ProcPollCapture } from '../src/agent/processes/proc-poll-capture.ts';
 import { X11WindowWatcher } from '../src/agent/window/x11-window.ts';
 import { ADMIN_PASSWORD, Api, startTestServer, uniqueName, type TestServer } from './helpers/server.ts';
-import { PTY_DRIVER } from './helpers/pty-login.ts';
+import { Terminal, waitFor } from './helpers/pty-login.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const VIGIL = path.join(ROOT, 'bin', 'vigil.js');
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 
-class Terminal {
-  out = '';
-  pid = 0;
-  exited: Promise<number | null>;
-  constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => {
-      const m = /PID (\d+)/.exec(d.toString());
-      if (m) this.pid = Number(m[1]);
-    });
-    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
-  }
-  static async open(argv: string[], env: Record<string, string> = {}): Promise<Terminal> {
-    const t = new Terminal(spawn('python3', ['-c', PTY_DRIVER, ...argv], { env: { ...process.env, TERM: 'xterm', PS1: '$ ', ...env }, stdio: ['pipe', 'pipe', 'pipe'] }));
-    await waitFor('the terminal', () => t.pid > 0);
-    return t;
-  }
-  write(s: string): void {
-    this.child.stdin!.write(s);
-  }
-  async expect(re: RegExp, ms = 20_000): Promise<void> {
-    await waitFor(`terminal output ${re}`, () => re.test(this.out), ms);
-  }
-  kill(): void {
-    try {
-      process.kill(this.pid, 'SIGKILL');
-    } catch { /* gone */ }
-    this.child.kill('SIGKILL');
-  }
-}
 
 /** Only logins started under this test process count, so other logins on a shared machine do not interfere. */
 function underThisTest(s: ProcStat): boolean {

@@ -115,6 +115,7 @@ export class HostAgent {
       }
     }
     await this.heartbeat().catch((err: unknown) => this.o.logger.warn({ err: String(err) }, 'first heartbeat failed; retrying'));
+    this.o.logins.watch?.(() => this.scanSoon());
     this.scanLogins();
     await this.startShellServer();
     if (this.o.window) {
@@ -138,6 +139,7 @@ export class HostAgent {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.scanTimer);
     await this.capture?.stop();
+    this.o.logins.close?.();
     await this.o.window?.stop();
     this.shellServer?.close();
     for (const l of this.logins.values()) {

@@ -6,6 +6,8 @@ import { AgentClient, ServerError } from '../agent/agent-client.ts';
 import { BusDelivery } from '../agent/bus-delivery.ts';
 import { hostAddresses, HostAgent } from '../agent/agent.ts';
 import { DEFAULT_SHELL_SOCKET, DEFAULT_STATE_DIR, forgetIdentity, loadIdentity, saveIdentity } from '../agent/agent-state.ts';
+import { LogindLoginSource } from '../agent/logins/logind-logins.ts';
+import type { LoginSource } from '../agent/logins/login.ts';
 import { ProcLoginSource } from '../agent/logins/proc-logins.ts';
 import { UserNames } from '../agent/proc.ts';
 import type { ProcessCapture } from '../agent/processes/capture.ts';
@@ -19,7 +21,7 @@ import { VERSION } from '../version.ts';
 
 const USAGE = `usage:
   vigil agent enroll --server URL (--token-file FILE | --token TOKEN) [--state-dir DIR] [--host-name NAME]
-  vigil agent run [--state-dir DIR] [--capture auto|proc-connector|proc-polling] [--display :0] [--socket PATH] [--bus-url-file FILE]
+  vigil agent run [--state-dir DIR] [--capture auto|proc-connector|proc-polling] [--logins auto|logind|proc] [--display :0] [--socket PATH] [--bus-url-file FILE]
     (session data over RabbitMQ: the amqp:// URL from --bus-url-file or VIGIL_AGENT_BUS_URL, never on the command line)
   vigil agent status [--state-dir DIR]
 `;
@@ -32,7 +34,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     options: {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'state-dir': { type: 'string' },
       'host-name': { type: 'string' }, capture: { type: 'string' }, display: { type: 'string' }, socket: { type: 'string' },
-      'bus-url-file': { type: 'string' },
+      'bus-url-file': { type: 'string' }, logins: { type: 'string' },
     },
     strict: true,
   });
@@ -71,6 +73,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       if (!id) return fail(`not enrolled (no ${stateDir}/agent.json); run "vigil agent enroll" first`);
       const capture = values.capture ?? 'auto';
       if (!['auto', 'proc-connector', 'proc-polling'].includes(capture)) return fail('--capture: choose auto, proc-connector or proc-polling');
+      const loginsFrom = values.logins ?? 'auto';
+      if (!['auto', 'logind', 'proc'].includes(loginsFrom)) return fail('--logins: choose auto, logind or proc');
       const logger = createLogger({ level: process.env.VIGIL_LOG_LEVEL ?? 'info', component: 'agent' });
       const users = new UserNames();
       const captures: ProcessCapture[] = [];
@@ -97,6 +101,19 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
           return fail(`cannot reach the Bus (RabbitMQ): ${err instanceof Error ? err.message.replace(/\/\/[^@/]*@/g, '//') : String(err)}`);
         }
       }
+      // Logins from logind over D-Bus where it runs; /proc where it does not (containers).
+      let logins: LoginSource = new ProcLoginSource(users);
+      if (loginsFrom !== 'proc') {
+        try {
+          logins = await LogindLoginSource.connect();
+        } catch (err) {
+          if (loginsFrom === 'logind') {
+            await bus?.stop().catch(() => undefined);
+            return fail(`--logins logind: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          logger.info({ err: String(err) }, 'no logind on the system bus: logins from /proc');
+        }
+      }
       let done: () => void = () => undefined;
       const finished = new Promise<void>((r) => (done = r));
       let deactivated = false;
@@ -104,7 +121,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         client: new AgentClient(id.server, id.credential),
         logger, hostName, version: VERSION, stateDir,
         shellSocket: values.socket ?? process.env.VIGIL_AGENT_SOCKET ?? DEFAULT_SHELL_SOCKET,
-        logins: new ProcLoginSource(users),
+        logins,
         captures,
         ...(display ? { window: new X11WindowWatcher(display) } : {}),
         ...(bus ? { bus } : {}),
@@ -119,6 +136,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         await agent.start();
       } catch (err) {
         await bus?.stop().catch(() => undefined);
+        logins.close?.();
         return fail(`cannot start: ${err instanceof ServerError ? err.message : err instanceof Error ? err.message : String(err)}`);
       }
       logger.info({ status: agent.status }, 'agent running');

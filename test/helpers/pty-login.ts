@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
 /** A terminal login for tests: `argv` runs as a session leader on a fresh pty (like sshd or getty would start it). */
 export const PTY_DRIVER = `
 import os, pty, sys, select
@@ -19,3 +21,46 @@ while True:
 _, st = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(st))
 `;
+
+/** Polls `f` every 100 ms until it returns something truthy; throws naming `what` after `ms`. */
+export async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A terminal login (PTY_DRIVER): its leader's pid, what it printed, input and kill. */
+export class Terminal {
+  out = '';
+  pid = 0;
+  exited: Promise<number | null>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => {
+      const m = /PID (\d+)/.exec(d.toString());
+      if (m) this.pid = Number(m[1]);
+    });
+    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  }
+  static async open(argv: string[], env: Record<string, string> = {}): Promise<Terminal> {
+    const t = new Terminal(spawn('python3', ['-c', PTY_DRIVER, ...argv], { env: { ...process.env, TERM: 'xterm', PS1: '$ ', ...env }, stdio: ['pipe', 'pipe', 'pipe'] }));
+    await waitFor('the terminal', () => t.pid > 0);
+    return t;
+  }
+  write(s: string): void {
+    this.child.stdin!.write(s);
+  }
+  async expect(re: RegExp, ms = 20_000): Promise<void> {
+    await waitFor(`terminal output ${re}`, () => re.test(this.out), ms);
+  }
+  kill(): void {
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch { /* gone */ }
+    this.child.kill('SIGKILL');
+  }
+}

@@ -20,4 +20,7 @@ export interface LoginSource {
   scan(): Login[];
   /** The login a session leader starts, if `sid` leads one (checked at once when a process appears in an unknown session). */
   probe(sid: number): Login | null;
+  /** Sources that learn of logins as they happen (logind's signals) call `onChange` then. */
+  watch?(onChange: () => void): void;
+  close?(): void;
 }
