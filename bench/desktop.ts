@@ -230,7 +230,7 @@ async function measure(base: string, admin: Api, userToken: string, userId: stri
 }
 
 /**
- * `npm run bench -- desktop [--seconds=60 | --minutes=10] [--scenarios=idle,typing,scrolling,switching] [--codec=vp8|vp9] [--no-record]`
+ * `npm run bench -- desktop [--seconds=60 | --minutes=10] [--scenarios=idle,typing,scrolling,switching] [--codec=vp8|vp9|av1] [--no-record]`
  *
  * The real launcher (`vigil launch`, bin/vigil.js) on a 1920×1080 Xvfb display with openbox,
  * recording at 1 fps while xdotool plays a scripted user; the real server takes the upload.
@@ -240,7 +240,7 @@ async function measure(base: string, admin: Api, userToken: string, userId: stri
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const seconds = opt('minutes') ? Number(opt('minutes')) * 60 : Number(opt('seconds') ?? 60);
-  const codec = (opt('codec') ?? 'vp8') as 'vp8' | 'vp9';
+  const codec = (opt('codec') ?? 'vp8') as 'vp8' | 'vp9' | 'av1';
   const wanted = (opt('scenarios') ?? SCENARIOS.map((s) => s.name).join(',')).split(',');
   if (!fs.existsSync('/usr/bin/xterm')) throw new Error('the desktop benchmark drives xterm: apt-get install xterm');
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
