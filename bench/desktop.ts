@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { ADMIN_PASSWORD, Api, startTestServer, uniqueName } from '../test/helpers/server.ts';
 import { tempDir } from '../test/helpers/stores.ts';
 import { startXvfb, until, type XDisplay } from '../test/helpers/xvfb.ts';
+import { DEFAULT_SESSION_RECORDING_SETTINGS, type SessionRecordingSettings } from '../src/protocol/settings.ts';
 import { recordResult } from './record.ts';
 
 const execFileP = promisify(execFile);
@@ -240,7 +241,7 @@ async function measure(base: string, admin: Api, userToken: string, userId: stri
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const seconds = opt('minutes') ? Number(opt('minutes')) * 60 : Number(opt('seconds') ?? 60);
-  const codec = (opt('codec') ?? 'vp8') as 'vp8' | 'vp9' | 'av1';
+  const codec = (opt('codec') ?? DEFAULT_SESSION_RECORDING_SETTINGS.videoCodec) as SessionRecordingSettings['videoCodec'];
   const wanted = (opt('scenarios') ?? SCENARIOS.map((s) => s.name).join(',')).split(',');
   if (!fs.existsSync('/usr/bin/xterm')) throw new Error('the desktop benchmark drives xterm: apt-get install xterm');
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');

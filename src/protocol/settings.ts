@@ -87,7 +87,7 @@ export const DEFAULT_SESSION_RECORDING_SETTINGS: Readonly<SessionRecordingSettin
   archivePath: null,
   storage: 'database',
   storagePath: null,
-  videoCodec: 'vp8',
+  videoCodec: 'av1',
   onDemandProcessing: true,
   processingConcurrency: 1,
   inactivityTimeoutMinutes: 0,
