@@ -5,7 +5,10 @@ import { useEffect, useRef, useState, type MutableRefObject } from 'react';
  * the av1C record in CodecPrivate: profile, level, tier, bit depth): a SourceBuffer made for one
  * codec rejects another's initialization segment, and the launcher's codec is a setting.
  */
-function webmMimeType(init: Uint8Array): string {
+function webmMimeType(chunk: Uint8Array): string {
+  // Only the header (up to the first Cluster) is read: frame data could hold any bytes.
+  const cluster = chunk.findIndex((b, i) => b === 0x1f && chunk[i + 1] === 0x43 && chunk[i + 2] === 0xb6 && chunk[i + 3] === 0x75);
+  const init = cluster >= 0 ? chunk.subarray(0, cluster) : chunk;
   const at = (needle: number[], from = 0): number => {
     for (let i = from; i + needle.length <= init.length; i++) if (needle.every((b, j) => init[i + j] === b)) return i;
     return -1;
