@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { allCommandLines, decodeErrors, ffprobePackets, hasCues, isAlive, programPids, RestartableServer, runVigil, stopLaunchers, launchingUser } from './helpers/launcher.ts';
-import { ffprobeDuration } from './helpers/media.ts';
+import { ffprobeCodec, ffprobeDuration } from './helpers/media.ts';
 import { ADMIN_PASSWORD, Api, uniqueName } from './helpers/server.ts';
 import { startSshd } from './helpers/sshd.ts';
 import { tempDir } from './helpers/stores.ts';
@@ -218,6 +220,51 @@ describe('desktop launcher (vigil launch)', () => {
     const wall = (s.endedAt - s.startedAt) / 1000;
     assert.ok(wall >= 4, `session ${wall} s`);
     assert.ok(Math.abs(duration - wall) <= 1, `video ${duration} s, session ${wall} s`);
+  });
+
+  // AV1 is the default (the other tests record it too); VP8 stays a setting.
+  for (const codec of ['av1', 'vp8'] as const) it(`records ${codec} when the setting says so: a seekable WebM as long as the session, key frames flagged, converted to H.264/MP4`, async () => {
+    const settings = (await admin.get('/api/v1/settings/session-recording')).body;
+    assert.equal((await admin.put('/api/v1/settings/session-recording', { ...settings, videoCodec: codec })).status, 200);
+    try {
+      // Windows that appear and go: several changed frames between the first and the final keyframe.
+      const name = await createSecret({ type: 'process', command: '/bin/sh', args: ['-c', 'xlogo -geometry 150x150+10+10 & a=$!; sleep 2; xlogo -geometry 300x200+400+200 & b=$!; sleep 2; kill $a; sleep 2; kill $b'] });
+      const run = runVigil(['launch', name], env());
+      const id = await run.sessionId;
+      assert.equal(await run.exit, 0, run.lines.join('\n'));
+      const s = await session(id);
+      assert.equal(s.status, 'ended');
+      const file = await finalWebm(id);
+      assert.equal(await ffprobeCodec(file), codec);
+      assert.equal(await decodeErrors(file), '');
+      const duration = await ffprobeDuration(file);
+      const wall = (s.endedAt - s.startedAt) / 1000;
+      assert.ok(wall >= 6, `session ${wall} s`);
+      assert.ok(Math.abs(duration - wall) <= 1, `video ${duration} s, session ${wall} s`);
+      // The first frame and the final one (a keyframe of the screen at the end, from its own
+      // encoder: a second sequence header mid-stream) are key; the changes between are not.
+      const packets = await ffprobePackets(file);
+      assert.ok(packets.length >= 4, `${packets.length} frames`);
+      assert.equal(packets[0]!.key, true);
+      assert.equal(packets.at(-1)!.key, true);
+      assert.ok(packets.slice(1, -1).some((p) => !p.key), 'changes between are coded as inter frames');
+      assert.ok(packets.slice(1, -1).every((p) => !p.key), 'no other key frame: the launcher forces one only at the start');
+      // Seekable (Cues): a frame decoded from the last key frame's time.
+      const seek = await promisify(execFile)('ffmpeg', ['-v', 'error', '-ss', String(packets.at(-1)!.t), '-i', file, '-frames:v', '1', '-f', 'null', '-']);
+      assert.equal(seek.stderr.trim(), '');
+
+      assert.equal((await admin.post(`/api/v1/sessions/${id}/processing`, {})).status, 202);
+      await until('the MP4', async () => (await session(id)).recording.processing?.state === 'done', 60_000);
+      const mp4 = path.join(home.dir, `${id}.mp4`);
+      const res = await fetch(`${srv.base}/api/v1/sessions/${id}/recording?format=mp4`, { headers: { authorization: `Bearer ${admin.token}` } });
+      assert.equal(res.status, 200);
+      fs.writeFileSync(mp4, Buffer.from(await res.arrayBuffer()));
+      assert.equal(await ffprobeCodec(mp4), 'h264');
+      assert.equal(await decodeErrors(mp4), '');
+      assert.ok(Math.abs((await ffprobeDuration(mp4)) - duration) <= 1, 'the MP4 lasts as long as the WebM');
+    } finally {
+      assert.equal((await admin.put('/api/v1/settings/session-recording', { ...settings })).status, 200);
+    }
   });
 
   it('ssh kind: a terminal running ssh logs in with the password from SSH_ASKPASS, never on a command line', async () => {

@@ -277,7 +277,7 @@ for (const fx of storeFixtures()) {
         const next = valid({ deleteEnabled: true, deleteAfterDays: 400, archiveEnabled: true, archiveAfterDays: 60, archivePath: archive, storage: 'directory', storagePath: share, videoCodec: 'vp9', inactivityTimeoutMinutes: 30 });
         const r = await settings.put(next, { id: ids.alice });
         assert.deepEqual(r.changed.sort(), ['archiveAfterDays', 'archiveEnabled', 'archivePath', 'deleteAfterDays', 'deleteEnabled', 'inactivityTimeoutMinutes', 'storage', 'storagePath', 'videoCodec']);
-        assert.equal(r.previous.videoCodec, 'vp8');
+        assert.equal(r.previous.videoCodec, 'av1');
         assert.deepEqual(await settings.get(), next);
         assert.ok(fs.statSync(archive).isDirectory() && fs.statSync(share).isDirectory());
         assert.deepEqual(fs.readdirSync(archive), [], 'the probe file is removed');
@@ -318,9 +318,9 @@ for (const fx of storeFixtures()) {
       });
 
       it('falls back to defaults for stored values a newer or older version left behind', async () => {
-        await store.db.updateTable('settings').set({ value: JSON.stringify({ ...valid(), storage: 'database', videoCodec: 'av1', retired: 1 }) }).where('key', '=', 'session-recording').execute();
+        await store.db.updateTable('settings').set({ value: JSON.stringify({ ...valid(), storage: 'database', videoCodec: 'h266', retired: 1 }) }).where('key', '=', 'session-recording').execute();
         const s = await settings.get();
-        assert.equal(s.videoCodec, 'vp8');
+        assert.equal(s.videoCodec, 'av1');
         assert.ok(!('retired' in s));
       });
     });
@@ -430,6 +430,6 @@ describe('secrets and settings routes', () => {
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json<{ error: { details: { field: string } } }>().error.details.field, 'inactivityTimeoutMinutes');
     const entry = (await audit.list({ limit: 1, action: 'settings.update' })).items[0]!;
-    assert.deepEqual(entry.details, { changed: ['videoCodec', 'maxSessionMinutes'], before: { videoCodec: 'vp8', maxSessionMinutes: 0 }, after: { videoCodec: 'vp9', maxSessionMinutes: 480 } });
+    assert.deepEqual(entry.details, { changed: ['videoCodec', 'maxSessionMinutes'], before: { videoCodec: 'av1', maxSessionMinutes: 0 }, after: { videoCodec: 'vp9', maxSessionMinutes: 480 } });
   });
 });

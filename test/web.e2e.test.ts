@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { testWebm } from './helpers/media.ts';
+import { launcherWebm, testWebm } from './helpers/media.ts';
 import { ensureWebBuilt, launchBrowser, screenshot, watchPage, type PageWatch } from './helpers/browser.ts';
 import { ADMIN_PASSWORD, Api, startTestServer, uniqueName, type TestServer } from './helpers/server.ts';
 
@@ -282,6 +282,32 @@ describe('web console', { timeout: 180_000 }, () => {
     } finally {
       await sub.unsubscribe();
     }
+  });
+
+  it('watches a live AV1 desktop session (the launcher\'s own WebM) and plays its recording', async () => {
+    const desk = await open('live-av1', { media: 'webm' });
+    const webm = await launcherWebm('av1', 4);
+    const { control } = t.server.services;
+    const sub = await control.subscribeControl(desk.id, (m) => {
+      if (m.type === 'snapshot-request') void control.publishLive(desk.id, { type: 'media', join: true, data: webm.toString('base64') });
+    });
+    try {
+      await page.goto(`${t.base}/sessions/${desk.id}/live`);
+      // A SourceBuffer made for VP8 would reject the AV1 track: frames decoded prove the type was read from the header.
+      await page.waitForFunction(() => {
+        const v = document.querySelector<HTMLVideoElement>('video[aria-label="Live desktop video"]');
+        return v !== null && v.videoWidth === 320 && v.getVideoPlaybackQuality().totalVideoFrames >= 1;
+      }, undefined, { timeout: 15_000 });
+      assert.equal(await page.locator('.live-video-note').count(), 0, 'no error note');
+    } finally {
+      await sub.unsubscribe();
+    }
+    await putChunk(t.base, desk.token, desk.id, 0, webm);
+    await close(desk);
+    await page.goto(`${t.base}/sessions/${desk.id}/recording`);
+    await page.waitForFunction(() => ((document.querySelector('video') as HTMLVideoElement | null)?.readyState ?? 0) >= 2, undefined, { timeout: 15_000 });
+    await page.evaluate(() => { const v = document.querySelector('video')!; v.muted = true; void v.play(); });
+    await page.waitForFunction(() => { const v = document.querySelector('video')!; return v.videoWidth === 320 && v.currentTime > 1 && v.getVideoPlaybackQuality().totalVideoFrames >= 2; }, undefined, { timeout: 15_000 });
   });
 
   it('sends a message, then terminates the session from the Terminate dialog', async () => {

@@ -2,6 +2,7 @@ import type { FfmpegBinaries } from '../adapters/media/ffmpeg-locator.ts';
 import type { RedeemAnswer } from '../protocol/launch.ts';
 import { ControlChannel } from './control-channel.ts';
 import { FrameClock } from './frame-clock.ts';
+import type { VideoCodec } from './ivf-reader.ts';
 import { EXIT, LauncherError, type ExitCode } from './errors.ts';
 import { startProgram, type LaunchedProgram } from './program.ts';
 import { killTree } from './process-tree.ts';
@@ -126,7 +127,7 @@ export class DesktopSession {
     return this.finish(ending);
   }
 
-  private async startup(codec: 'vp8' | 'vp9'): Promise<void> {
+  private async startup(codec: VideoCodec): Promise<void> {
     if (this.captureSetup) await this.startCapture(this.captureSetup, codec);
 
     this.windows = new ActiveWindowWatcher(this.opts.display, (w) => {
@@ -144,7 +145,7 @@ export class DesktopSession {
     this.timers.push(setInterval(() => this.watchdog(), 500));
   }
 
-  private async startCapture(setup: { ffmpeg: FfmpegBinaries; screen: Screen }, codec: 'vp8' | 'vp9'): Promise<void> {
+  private async startCapture(setup: { ffmpeg: FfmpegBinaries; screen: Screen }, codec: VideoCodec): Promise<void> {
     let firstFrame!: () => void;
     const gotFrame = new Promise<void>((r) => (firstFrame = r));
     let exited: ((msg: string) => void) | null = null;

@@ -1,3 +1,5 @@
+import { parseSequenceHeader, readTemporalUnit, splitObus } from './av1.ts';
+
 /** One encoded frame from an IVF stream (what ffmpeg writes with `-f ivf`). */
 export interface IvfFrame {
   /** Presentation time in milliseconds from the stream's first frame. */
@@ -6,21 +8,30 @@ export interface IvfFrame {
   data: Buffer;
 }
 
+export type VideoCodec = 'vp8' | 'vp9' | 'av1';
+
 export interface IvfHeader {
-  codec: 'vp8' | 'vp9';
+  codec: VideoCodec;
   width: number;
   height: number;
+  /** AV1: the first sequence header OBU seen (the WebM track's CodecPrivate is built from it). */
+  sequenceHeader?: Buffer;
 }
+
+const FOURCC: Record<string, VideoCodec> = { VP80: 'vp8', VP90: 'vp9', AV01: 'av1' };
 
 /**
  * Incremental IVF parser: a 32-byte file header (`DKIF`, fourcc, width, height, time base), then
  * frames of a 12-byte header (size, 64-bit pts) and the payload. VP8 and VP9 mark a keyframe with
  * bit 0 of the first byte (VP8: 0 = key; VP9: frame type bit in the uncompressed header).
+ * AV1 frames are temporal units of OBUs: the first frame header tells a key frame, and the
+ * temporal delimiter OBUs ffmpeg's IVF muxer inserts are dropped (Matroska blocks carry none).
  */
 export class IvfReader {
   private buf: Buffer = Buffer.alloc(0);
   header: IvfHeader | null = null;
   private timeBase = 1;
+  private reducedStill = false;
 
   push(data: Buffer): IvfFrame[] {
     this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
@@ -32,7 +43,9 @@ export class IvfReader {
       const den = this.buf.readUInt32LE(16);
       const num = this.buf.readUInt32LE(20);
       this.timeBase = den > 0 ? (num * 1000) / den : 1;
-      this.header = { codec: fourcc === 'VP90' ? 'vp9' : 'vp8', width: this.buf.readUInt16LE(12), height: this.buf.readUInt16LE(14) };
+      const codec = FOURCC[fourcc];
+      if (!codec) throw new Error(`the encoder produced ${JSON.stringify(fourcc)} video, not VP8, VP9 or AV1`);
+      this.header = { codec, width: this.buf.readUInt16LE(12), height: this.buf.readUInt16LE(14) };
       this.buf = this.buf.subarray(this.buf.readUInt16LE(6) || 32);
     }
     let off = 0;
@@ -41,7 +54,17 @@ export class IvfReader {
       if (this.buf.length - off < 12 + size) break;
       const pts = Number(this.buf.readBigUInt64LE(off + 4));
       const data = Buffer.from(this.buf.subarray(off + 12, off + 12 + size));
-      out.push({ ptsMs: Math.round(pts * this.timeBase), keyframe: isKeyframe(this.header.codec, data), data });
+      const ptsMs = Math.round(pts * this.timeBase);
+      if (this.header.codec === 'av1') {
+        const tu = readTemporalUnit(data, this.reducedStill);
+        if (tu.sequenceHeader) {
+          this.header.sequenceHeader ??= Buffer.from(tu.sequenceHeader);
+          this.reducedStill = parseSequenceHeader(splitObus(tu.sequenceHeader)[0]!.payload).reducedStillPictureHeader;
+        }
+        out.push({ ptsMs, keyframe: tu.keyframe, data: tu.data });
+      } else {
+        out.push({ ptsMs, keyframe: isKeyframe(this.header.codec, data), data });
+      }
       off += 12 + size;
     }
     this.buf = this.buf.subarray(off);

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolveFfmpeg, type FfmpegBinaries } from '../adapters/media/ffmpeg-locator.ts';
 import { EXIT, LauncherError } from './errors.ts';
-import { IvfReader, type IvfFrame, type IvfHeader } from './ivf-reader.ts';
+import { IvfReader, type IvfFrame, type IvfHeader, type VideoCodec } from './ivf-reader.ts';
 import { runText, type Rect } from './x11.ts';
 
 export interface CaptureOptions {
   display: string;
-  codec: 'vp8' | 'vp9';
+  codec: VideoCodec;
   /** Frames per second grabbed (default 1). */
   fps: number;
   /** Longest gap between keyframes while the screen keeps changing (seconds, ≤ 300). */
@@ -62,12 +62,20 @@ export async function screenSize(display: string): Promise<Screen> {
  *   to realtime — hence a deadline of ten frame intervals.
  * - VP9 realtime finds scrolls with `-tune-content screen` from -cpu-used 5 on (4 and below, or
  *   without the screen tuning, it does not).
+ * - AV1 (libaom realtime, -cpu-used 8) with `tune-content=screen`: screen-content tools (palette,
+ *   intra block copy) code glyphs far more cheaply than a DCT and the screen motion search finds
+ *   scrolls; without the tuning a scroll costs over half a keyframe. Same fixed q 30.
  */
-export function encoderArgs(codec: 'vp8' | 'vp9', fps = 1): string[] {
-  const quality = ['-lag-in-frames', '0', '-b:v', '100k', '-qmin', '30', '-qmax', '30', '-static-thresh', '500'];
-  return codec === 'vp9'
-    ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '5', '-row-mt', '1', '-tune-content', 'screen', '-aq-mode', '0', ...quality]
-    : ['-c:v', 'libvpx', '-deadline', String(Math.ceil(10_000_000 / fps)), '-cpu-used', '2', '-auto-alt-ref', '0', ...quality];
+export function encoderArgs(codec: VideoCodec, fps = 1): string[] {
+  const quality = ['-lag-in-frames', '0', '-b:v', '100k', '-qmin', '30', '-qmax', '30'];
+  switch (codec) {
+    case 'av1':
+      return ['-c:v', 'libaom-av1', '-usage', 'realtime', '-cpu-used', '8', '-aq-mode', '0', '-aom-params', 'tune-content=screen', ...quality];
+    case 'vp9':
+      return ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '5', '-row-mt', '1', '-tune-content', 'screen', '-aq-mode', '0', ...quality, '-static-thresh', '500'];
+    case 'vp8':
+      return ['-c:v', 'libvpx', '-deadline', String(Math.ceil(10_000_000 / fps)), '-cpu-used', '2', '-auto-alt-ref', '0', ...quality, '-static-thresh', '500'];
+  }
 }
 
 const vfr = (major: number): string[] => (major >= 5 ? ['-fps_mode', 'vfr'] : ['-vsync', 'vfr']);
@@ -111,8 +119,12 @@ export class ScreenCapture {
     const args = [
       '-hide_banner', '-loglevel', 'error', '-nostdin',
       '-f', 'x11grab', '-framerate', String(this.opts.fps), '-video_size', `${width}x${height}`, '-i', `${this.opts.display}+0,0`,
-      '-filter_complex', `[0:v]split[a][b];[a]mpdecimate,format=yuv420p[v];[b]scale=${qw}:${qh}:flags=area,format=gray[g]`,
-      '-map', '[v]', ...vfr(this.binaries.major), ...encoderArgs(this.opts.codec, this.opts.fps),
+      // The colour conversion once, first (both outputs need it), and one thread each for the
+      // filters and the encoder: at 1 fps there is nothing to parallelise, only threads to wake
+      // (idle ffmpeg measured ≈ 3.6 → 3.1 % of a core offline).
+      '-filter_complex_threads', '1',
+      '-filter_complex', `[0:v]format=yuv420p,split[a][b];[a]mpdecimate[v];[b]scale=${qw}:${qh}:flags=area,format=gray[g]`,
+      '-map', '[v]', ...vfr(this.binaries.major), ...encoderArgs(this.opts.codec, this.opts.fps), '-threads', '1',
       // A keyframe at the start, then only when the screen has changed for `key` seconds since the
       // last one (the encoder's own interval is off): keyframes are most of a desktop video's bytes.
       '-g', '100000', '-force_key_frames', `expr:if(isnan(prev_forced_t),eq(n,0),gte(t-prev_forced_t,${key}))`,
@@ -207,7 +219,7 @@ export function changedFraction(a: Buffer, b: Buffer, masked?: Uint8Array): numb
  * One keyframe of the screen as it is now, encoded like the recording: the last frame of a
  * session, so the video lasts until the session's real end even when the screen sat still.
  */
-export async function grabKeyframe(binaries: FfmpegBinaries, screen: Screen, display: string, codec: 'vp8' | 'vp9'): Promise<IvfFrame | null> {
+export async function grabKeyframe(binaries: FfmpegBinaries, screen: Screen, display: string, codec: VideoCodec): Promise<IvfFrame | null> {
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     '-f', 'x11grab', '-framerate', '1', '-video_size', `${screen.width}x${screen.height}`, '-i', `${display}+0,0`,

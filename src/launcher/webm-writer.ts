@@ -1,3 +1,6 @@
+import { av1CodecConfiguration } from './av1.ts';
+import type { VideoCodec } from './ivf-reader.ts';
+
 /**
  * A live WebM muxer for the launcher's screen video. Every encoded frame is written the moment it
  * arrives (a SimpleBlock), so a chunk cut each second and a live viewer are never behind by more
@@ -9,6 +12,8 @@
  * apart. The server remuxes the result into a seekable file at session end.
  */
 
+const CODEC_ID: Record<VideoCodec, string> = { vp8: 'V_VP8', vp9: 'V_VP9', av1: 'V_AV1' };
+
 export const TIMECODE_SCALE_NS = 10_000_000;
 const UNIT_MS = TIMECODE_SCALE_NS / 1_000_000;
 const MAX_RELATIVE = 32767;
@@ -18,7 +23,7 @@ const ID = {
   DocType: 0x4282, DocTypeVersion: 0x4287, DocTypeReadVersion: 0x4285,
   Segment: 0x18538067, Info: 0x1549a966, TimecodeScale: 0x2ad7b1, MuxingApp: 0x4d80, WritingApp: 0x5741,
   Tracks: 0x1654ae6b, TrackEntry: 0xae, TrackNumber: 0xd7, TrackUID: 0x73c5, TrackType: 0x83, FlagLacing: 0x9c, CodecID: 0x86,
-  Video: 0xe0, PixelWidth: 0xb0, PixelHeight: 0xba,
+  CodecPrivate: 0x63a2, Video: 0xe0, PixelWidth: 0xb0, PixelHeight: 0xba,
   Cluster: 0x1f43b675, Timecode: 0xe7, SimpleBlock: 0xa3,
 } as const;
 
@@ -64,7 +69,8 @@ export class WebmWriter {
   /** Bytes since the current cluster began (its keyframe first), for viewers that join late. */
   private cluster: Buffer[] = [];
 
-  constructor(opts: { codec: 'vp8' | 'vp9'; width: number; height: number }) {
+  constructor(opts: { codec: VideoCodec; width: number; height: number; sequenceHeader?: Buffer }) {
+    if (opts.codec === 'av1' && !opts.sequenceHeader) throw new Error('an AV1 track needs the sequence header for its CodecPrivate');
     const header = el(ID.EBML, Buffer.concat([
       uint(ID.EBMLVersion, 1), uint(ID.EBMLReadVersion, 1), uint(ID.EBMLMaxIDLength, 4), uint(ID.EBMLMaxSizeLength, 8),
       str(ID.DocType, 'webm'), uint(ID.DocTypeVersion, 2), uint(ID.DocTypeReadVersion, 2),
@@ -72,7 +78,9 @@ export class WebmWriter {
     const info = el(ID.Info, Buffer.concat([uint(ID.TimecodeScale, TIMECODE_SCALE_NS), str(ID.MuxingApp, 'vigil-launcher'), str(ID.WritingApp, 'vigil-launcher')]));
     const tracks = el(ID.Tracks, el(ID.TrackEntry, Buffer.concat([
       uint(ID.TrackNumber, 1), uint(ID.TrackUID, 1), uint(ID.TrackType, 1), uint(ID.FlagLacing, 0),
-      str(ID.CodecID, opts.codec === 'vp9' ? 'V_VP9' : 'V_VP8'),
+      str(ID.CodecID, CODEC_ID[opts.codec]),
+      // AV1 (Matroska codec mapping): CodecPrivate is the av1C record with the sequence header.
+      ...(opts.codec === 'av1' ? [el(ID.CodecPrivate, av1CodecConfiguration(opts.sequenceHeader!))] : []),
       el(ID.Video, Buffer.concat([uint(ID.PixelWidth, opts.width), uint(ID.PixelHeight, opts.height)])),
     ])));
     this.init = Buffer.concat([header, idBytes(ID.Segment), UNKNOWN_SIZE, info, tracks]);

@@ -34,7 +34,8 @@ export const sessionRecordingFields = {
   /** Where new recordings' media goes ("Save videos to"). */
   storage: z.enum(['database', 'directory']),
   storagePath: optionalPath,
-  videoCodec: z.enum(['vp8', 'vp9']),
+  /** The desktop launcher's screen codec (AV1: libaom realtime with screen-content tools). */
+  videoCodec: z.enum(['vp8', 'vp9', 'av1']),
   /** Make H.264/MP4 only when someone asks for it (else after every desktop session). */
   onDemandProcessing: z.boolean(),
   processingConcurrency: z.number().int().min(1).max(64),
@@ -86,7 +87,7 @@ export const DEFAULT_SESSION_RECORDING_SETTINGS: Readonly<SessionRecordingSettin
   archivePath: null,
   storage: 'database',
   storagePath: null,
-  videoCodec: 'vp8',
+  videoCodec: 'av1',
   onDemandProcessing: true,
   processingConcurrency: 1,
   inactivityTimeoutMinutes: 0,

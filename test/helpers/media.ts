@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { IvfReader, type VideoCodec } from '../../src/launcher/ivf-reader.ts';
+import { encoderArgs } from '../../src/launcher/screen-capture.ts';
+import { WebmWriter } from '../../src/launcher/webm-writer.ts';
 
 const run = promisify(execFile);
 
@@ -7,6 +10,18 @@ const run = promisify(execFile);
 export async function testWebm(seconds: number, size = '320x240'): Promise<Buffer> {
   const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=1`, '-t', String(seconds), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-f', 'webm', 'pipe:1'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
   return stdout;
+}
+
+/**
+ * A WebM as the desktop launcher writes it (its IVF reader and WebM writer over its own encoder
+ * settings): `seconds` frames of a test pattern at 1 fps, a keyframe first.
+ */
+export async function launcherWebm(codec: VideoCodec, seconds: number, size = '320x240'): Promise<Buffer> {
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=1`, '-frames:v', String(seconds), '-pix_fmt', 'yuv420p', ...encoderArgs(codec), '-g', '100000', '-f', 'ivf', 'pipe:1'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+  const reader = new IvfReader();
+  const frames = reader.push(stdout);
+  const writer = new WebmWriter(reader.header!);
+  return Buffer.concat([writer.init, ...frames.map((f) => writer.frame(f.ptsMs, f.keyframe, f.data))]);
 }
 
 export async function ffprobeDuration(file: string): Promise<number> {

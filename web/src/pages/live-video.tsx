@@ -1,6 +1,31 @@
 import { useEffect, useRef, useState, type MutableRefObject } from 'react';
 
-const TYPES = ['video/webm; codecs="vp8"', 'video/webm; codecs="vp9"', 'video/webm'];
+/**
+ * The MSE type of a desktop stream, read from its WebM header (the track's CodecID, and for AV1
+ * the av1C record in CodecPrivate: profile, level, tier, bit depth): a SourceBuffer made for one
+ * codec rejects another's initialization segment, and the launcher's codec is a setting.
+ */
+function webmMimeType(chunk: Uint8Array): string {
+  // Only the header (up to the first Cluster) is read: frame data could hold any bytes.
+  const cluster = chunk.findIndex((b, i) => b === 0x1f && chunk[i + 1] === 0x43 && chunk[i + 2] === 0xb6 && chunk[i + 3] === 0x75);
+  const init = cluster >= 0 ? chunk.subarray(0, cluster) : chunk;
+  const at = (needle: number[], from = 0): number => {
+    for (let i = from; i + needle.length <= init.length; i++) if (needle.every((b, j) => init[i + j] === b)) return i;
+    return -1;
+  };
+  const ascii = (t: string) => [...t].map((c) => c.charCodeAt(0));
+  if (at(ascii('V_VP9')) >= 0) return 'video/webm; codecs="vp9"';
+  if (at(ascii('V_AV1')) < 0) return 'video/webm; codecs="vp8"';
+  // CodecPrivate (0x63A2), a one-byte size, then av1C: marker/version, profile|level, tier|bit depth…
+  const cp = at([0x63, 0xa2]);
+  const c = cp >= 0 && init[cp + 3] === 0x81 ? init.subarray(cp + 4, cp + 6) : null;
+  if (!c || c.length < 2) return 'video/webm; codecs="av01.0.08M.08"';
+  const profile = c[0]! >> 5;
+  const level = c[0]! & 0x1f;
+  const tier = c[1]! & 0x80 ? 'H' : 'M';
+  const depth = c[1]! & 0x40 ? (c[1]! & 0x20 ? 12 : 10) : 8;
+  return `video/webm; codecs="av01.${profile}.${String(level).padStart(2, '0')}${tier}.${String(depth).padStart(2, '0')}"`;
+}
 
 /**
  * Desktop sessions: the launcher's WebM chunks appended to a MediaSource as they arrive. A viewer
@@ -16,11 +41,6 @@ export function LiveVideo({ sink, backlog }: { sink: MutableRefObject<((chunk: U
     if (!el) return;
     if (typeof MediaSource === 'undefined') {
       setNote('This browser cannot play live video (no Media Source Extensions). Watch the recording instead.');
-      return;
-    }
-    const type = TYPES.find((t) => MediaSource.isTypeSupported(t));
-    if (!type) {
-      setNote('This browser cannot play WebM video live.');
       return;
     }
     const ms = new MediaSource();
@@ -40,7 +60,17 @@ export function LiveVideo({ sink, backlog }: { sink: MutableRefObject<((chunk: U
         setNote('The live video could not be decoded from this point; open the recording to watch it.');
       }
     };
-    ms.addEventListener('sourceopen', () => {
+    // The SourceBuffer is made once the source is open and the stream's header has arrived.
+    let open = false;
+    let first: Uint8Array | null = null;
+    const attach = () => {
+      if (!open || !first || buffer || failed) return;
+      const type = webmMimeType(first);
+      if (!MediaSource.isTypeSupported(type)) {
+        failed = true;
+        setNote(`This browser cannot play this desktop video live (${type}). Watch the recording instead.`);
+        return;
+      }
       buffer = ms.addSourceBuffer(type);
       buffer.mode = 'sequence';
       buffer.addEventListener('updateend', () => {
@@ -56,6 +86,10 @@ export function LiveVideo({ sink, backlog }: { sink: MutableRefObject<((chunk: U
         setNote('The live video could not be decoded; open the recording to watch it.');
       });
       pump();
+    };
+    ms.addEventListener('sourceopen', () => {
+      open = true;
+      attach();
     });
     // The launcher answers a joining viewer with a `join` frame: the WebM header and the current
     // cluster. Playback starts there (or at any chunk that begins with the header); later join
@@ -65,7 +99,9 @@ export function LiveVideo({ sink, backlog }: { sink: MutableRefObject<((chunk: U
       if (started && join) return;
       if (!started && !join && !startsWithEbmlHeader(chunk)) return;
       started = true;
+      first ??= chunk;
       pending.push(chunk);
+      attach();
       pump();
     };
     for (const [chunk, join] of backlog.current.splice(0)) sink.current(chunk, join);

@@ -131,7 +131,7 @@ export function SettingsPage() {
         <Card title="Video">
           <div className="card-body">
             <div className="grid-2">
-              {select('videoCodec', 'Video codec', [['vp8', 'VP8'], ['vp9', 'VP9']])}
+              {select('videoCodec', 'Video codec', [['vp8', 'VP8'], ['vp9', 'VP9'], ['av1', 'AV1']])}
               {text('processingConcurrency', 'Conversions at once per worker', '1 to 64.', { type: 'number' })}
             </div>
             {box('onDemandProcessing', 'On-demand video processing (make MP4 only when asked)')}
