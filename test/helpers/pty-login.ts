@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { until } from './xvfb.ts';
 
 /** A terminal login for tests: `argv` runs as a session leader on a fresh pty (like sshd or getty would start it). */
 export const PTY_DRIVER = `
@@ -22,16 +23,8 @@ _, st = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(st))
 `;
 
-/** Polls `f` every 100 ms until it returns something truthy; throws naming `what` after `ms`. */
-export async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `until` (helpers/xvfb.ts) with the 15 s the agent's tests allow by default. */
+export const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 15_000): Promise<T> => until(what, f, ms);
 
 /** A terminal login (PTY_DRIVER): its leader's pid, what it printed, input and kill. */
 export class Terminal {

@@ -21,7 +21,12 @@ interface LogindSession {
   sessionClass: string;
   /** µs since the epoch (logind's Timestamp). */
   timestampUs: number;
+  /** The login as described once its remote port was found (or given up on): scans reuse it. */
+  login?: Login;
 }
+
+/** How long after a session starts its shell may still be coming up with SSH_CLIENT. */
+const PORT_SEARCH_MS = 10_000;
 
 /**
  * Logins from systemd-logind over D-Bus (`org.freedesktop.login1`): the sessions logind lists at
@@ -129,9 +134,11 @@ export class LogindLoginSource implements LoginSource {
   }
 
   private describe(s: LogindSession): Login | null {
+    if (s.login) return s.login;
     if (!s.sessionClass.startsWith('user') || s.leader <= 1 || s.uid < 0) return null;
+    // Reading the environ of the leader's descendants is repeated only until SSH_CLIENT is found.
     const ssh = sshClient(s.leader);
-    return {
+    const login: Login = {
       key: `${this.boot}:logind:${s.id}`,
       leaderPid: s.leader,
       sid: readStat(s.leader)?.sid || s.leader,
@@ -143,6 +150,8 @@ export class LogindLoginSource implements LoginSource {
       remotePort: ssh?.port ?? null,
       startedAt: Math.round(s.timestampUs / 1000),
     };
+    if (ssh || Date.now() - login.startedAt > PORT_SEARCH_MS) s.login = login;
+    return login;
   }
 
   close(): void {
