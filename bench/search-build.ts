@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { openPostgresStore } from '../src/adapters/store/postgres/postgres-store.ts';
 import { openSqliteStore } from '../src/adapters/store/sqlite/sqlite-store.ts';
+import { fillSessionTextSql } from '../src/core/search/session-text.ts';
 import { catalog, generateEvents, generateSessions, type CorpusSize, type EventRow, type SessionRow } from './search-corpus.ts';
 
 /**
@@ -105,6 +106,7 @@ export async function buildSqlite(size: CorpusSize, dir: string): Promise<Built>
   log(`sqlite: ${n.toLocaleString('en')} events loaded in ${Math.round((Date.now() - t0) / 1000)} s; building indexes and the FTS index`);
   for (const d of ddl) db.exec(d.sql);
   db.exec(`INSERT INTO activity_fts(activity_fts) VALUES ('rebuild')`);
+  db.exec(fillSessionTextSql('sqlite'));
   db.exec('ANALYZE');
   const buildMs = Date.now() - t0;
   db.exec(`CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO bench_meta VALUES ('build_ms', '${buildMs}'), ('events', '${n}')`);
@@ -186,9 +188,11 @@ export async function buildPostgres(size: CorpusSize, adminUrl: string, dbName: 
     await c.query(i.indexdef);
     log(`postgres: ${i.indexname} built in ${Math.round((Date.now() - t) / 1000)} s`);
   }
+  await c.query(fillSessionTextSql('postgres'));
   await c.query(`SELECT setval(pg_get_serial_sequence('activity_events', 'id'), $1)`, [maxId]);
   await c.query('VACUUM ANALYZE sessions');
   await c.query('VACUUM ANALYZE activity_events');
+  await c.query('VACUUM ANALYZE session_text');
   const buildMs = Date.now() - t0;
   await c.query(`CREATE TABLE bench_meta (key text PRIMARY KEY, value text)`);
   await c.query(`INSERT INTO bench_meta VALUES ('build_ms', $1), ('events', $2)`, [String(buildMs), String(n)]);

@@ -6,6 +6,7 @@ import { newId } from '../src/core/ids.ts';
 import { ActivityService, type ActivityItem, type KeystrokeSegmentItem } from '../src/core/search/activity.ts';
 import { metadataIndexed, sessionWhere, trigramDriver } from '../src/core/search/search-sql.ts';
 import { SessionSearch, type SearchQuery, type SessionSearchPage } from '../src/core/search/session-search.ts';
+import { appendSessionText, fillSessionText, SEGMENT_EVENTS } from '../src/core/search/session-text.ts';
 import type { SessionScope } from '../src/core/sessions/session-access.ts';
 import type { SearchSource } from '../src/protocol/sessions.ts';
 import { storeFixtures } from './helpers/stores.ts';
@@ -17,6 +18,8 @@ const SECRET_A = newId();
 const SECRET_B = newId();
 /** A session the index-maintenance test adds and removes again; one id for both dialects. */
 const EXTRA = newId();
+/** The session the rollup test adds and removes. */
+const ROLLED = newId();
 
 type Ev = { at: number; type: string; text: string; source?: string; details?: Record<string, unknown> };
 interface SeedSession {
@@ -117,12 +120,17 @@ async function seed(store: Store): Promise<Map<string, string>> {
       duration_ms: s.durationMs, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
     }).execute();
     const seqs = new Map<string, number>();
-    for (const e of s.events) {
+    const rows = s.events.map((e) => {
       const source = e.source ?? s.source;
       const seq = seqs.get(source) ?? 0;
       seqs.set(source, seq + 1);
-      await store.db.insertInto('activity_events').values({ session_id: id, source, seq, at_ms: e.at, type: e.type, text: e.text, details: e.details ? JSON.stringify(e.details) : null }).execute();
-    }
+      return { session_id: id, source, seq, at_ms: e.at, type: e.type, text: e.text, details: e.details ? JSON.stringify(e.details) : null };
+    });
+    // As ingest stores them: the events and, in the same transaction, their search text rollup.
+    await store.db.transaction().execute(async (tx) => {
+      for (const r of rows) await tx.insertInto('activity_events').values(r).execute();
+      await appendSessionText(tx, store.dialect, rows);
+    });
   }
   return ids;
 }
@@ -386,6 +394,56 @@ for (const fx of storeFixtures()) {
           const left = await sql<{ n: number }>`SELECT count(*) AS n FROM session_search WHERE session_id = ${id}`.execute(store.db);
           assert.equal(left.rows[0]!.n, 0);
         }
+      });
+
+      it('rolls up event text per session as ingest stores it, equal to the backfill, and walks it like the events', async () => {
+        const id = ROLLED;
+        const rollup = async () => {
+          const r = await store.db.selectFrom('session_text').select(['session_id', 'cls', 'seg', 'text']).orderBy('session_id').orderBy('cls').orderBy('seg').execute();
+          return r.map((x) => [x.session_id, x.cls, Number(x.seg), x.text.split('\u0001').sort()]);
+        };
+        await store.db.insertInto('sessions').values({
+          id, kind: 'host', status: 'ended', user_id: null, username: 'zed', secret_id: null, secret_name: null,
+          target_host: 'roll.example.org', target_user: 'root', client_address: null, component: 'agent', node_id: null,
+          started_at: T0 - 200 * 86_400_000, ended_at: T0 - 200 * 86_400_000 + 1000, last_activity_at: 0, last_heartbeat_at: 0, end_reason: null, ended_by: null,
+          record_video: 1, record_keystrokes: 1, media: null, recording_state: 'complete', storage: 'database', chunk_count: 0, bytes: 0, chain_head: null,
+          duration_ms: 1000, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
+        }).execute();
+        try {
+          // Two segments of agent keystrokes, non-ASCII capitals (folded by neither side), an event of no class.
+          const rows = [
+            ...Array.from({ length: SEGMENT_EVENTS + 2 }, (_, seq) => ({ session_id: id, source: 'agent', seq, at_ms: seq, type: 'keystrokes', text: seq === SEGMENT_EVENTS + 1 ? 'ÉCOLE Rollup-Tail' : `k${seq}` })),
+            { session_id: id, source: 'server', seq: 0, at_ms: 5, type: 'message', text: 'Maintenance at NOON', details: null },
+          ].map((r) => ({ details: null, ...r }));
+          await store.db.transaction().execute(async (tx) => {
+            for (const r of rows) await tx.insertInto('activity_events').values(r).execute();
+            await appendSessionText(tx, store.dialect, rows.slice(0, 40));
+            await appendSessionText(tx, store.dialect, rows.slice(40));
+          });
+          const appended = await rollup();
+          const mine = appended.filter((r) => r[0] === id).map((r) => [r[1], r[2], (r[3] as string[]).length]);
+          assert.deepEqual(mine, [['ak', 0, SEGMENT_EVENTS], ['ak', 1, 2], ['etc', 0, 1]]);
+          assert.ok(appended.some((r) => r[0] === id && (r[3] as string[]).includes('École rollup-tail')), 'ASCII letters folded, others kept');
+          // What a server upgrade's backfill (migration 0008) computes from the same events.
+          await store.db.deleteFrom('session_text').execute();
+          await fillSessionText(store.db, store.dialect);
+          assert.deepEqual(await rollup(), appended);
+          // A walk (tiny cap) reads the rollup and answers like the index path and the events.
+          const tiny = new SessionSearch(store, { indexCap: 0, walkBudget: 100, probeBudget: 0 });
+          for (const [q, inList, expected] of [
+            ['rollup-TAIL', ['agent-keystrokes'], 1], ['ÉCOLE', undefined, 1], ['école', undefined, 0], ['noon', undefined, 1], ['noon', ['output', 'applications'], 0], ['k12', ['proxy-keystrokes'], 0],
+            ['PASSWD', ['agent-keystrokes'], 0],
+          ] as const) {
+            const query = { q, ...(inList ? { in: [...inList] as SearchSource[] } : {}) };
+            const walked = await run(query, ALL, tiny);
+            assert.equal(walked.items.filter((i) => i.id === id).length, expected, `${q} in ${String(inList)}`);
+            assert.deepEqual(keys(walked), keys(await run(query)), `${q}: walk and index agree`);
+          }
+          assert.deepEqual(keys(await run({ q: 'passwd', in: ['agent-keystrokes'] }, ALL, tiny)), ['s2']);
+        } finally {
+          await store.db.deleteFrom('sessions').where('id', '=', id).execute();
+        }
+        assert.equal((await store.db.selectFrom('session_text').select('cls').where('session_id', '=', id).execute()).length, 0, 'rows go with their session');
       });
 
       it('drives the PostgreSQL trigram index with a looser pattern and re-checks every candidate', async () => {

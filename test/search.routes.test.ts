@@ -9,6 +9,7 @@ import { SessionSearch } from '../src/core/search/session-search.ts';
 import { sendError } from '../src/server/http/errors.ts';
 import { registerSearchRoutes } from '../src/server/http/sessions/search.routes.ts';
 import { storeFixtures } from './helpers/stores.ts';
+import { appendSessionText } from '../src/core/search/session-text.ts';
 
 function principal(userId: string, permissions: readonly Permission[] = []): Principal {
   return { userId, username: `u-${userId.slice(0, 6)}`, roleIds: [], permissions: new Set(permissions), via: 'bearer', tokenId: 't' };
@@ -45,7 +46,9 @@ describe('search routes', () => {
         record_video: 1, record_keystrokes: 1, media: null, recording_state: 'complete', storage: 'database', chunk_count: 0, bytes: 0, chain_head: null,
         duration_ms: 60_000, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
       }).execute();
-      await store.db.insertInto('activity_events').values({ session_id: id, source: 'proxy', seq: 0, at_ms: 5_000, type: 'command', text: 'cat /etc/passwd', details: null }).execute();
+      const event = { session_id: id, source: 'proxy', seq: 0, at_ms: 5_000, type: 'command', text: 'cat /etc/passwd', details: null };
+      await store.db.insertInto('activity_events').values(event).execute();
+      await appendSessionText(store.db, store.dialect, [event]);
     }
     app = Fastify();
     app.addHook('onRequest', async (req) => {

@@ -21,6 +21,9 @@ for (const stack of STACKS) {
     const open = (keystrokes: boolean, video = true) =>
       t.server.services.sessions.open({ kind: 'ssh', component: 'ssh-proxy', user: { id: null, name: 'carol' }, secret: { id: 'x', name: 'x', recording: { video, keystrokes } }, target: { host: 'h', user: 'root' }, clientAddress: null, nodeId: null, media: 'cast' });
     const db = () => t.server.store.db;
+    /** The session's search text rollup: class, segment and the folded texts in it. */
+    const rollup = async (id: string) =>
+      (await db().selectFrom('session_text').select(['cls', 'seg', 'text']).where('session_id', '=', id).orderBy('cls').orderBy('seg').execute()).map((r) => [r.cls, Number(r.seg), r.text.split('\u0001').sort()]);
 
     it('stores many sessions in one commit: chunks with the hash chain, events with cursors, heartbeats', async () => {
       const { ingest } = t.server.services;
@@ -61,6 +64,8 @@ for (const stack of STACKS) {
         const events = await db().selectFrom('activity_events').select(['seq', 'type', 'text', 'details']).where('session_id', '=', s.id).orderBy('seq').execute();
         const keys = i % 2 === 0;
         assert.deepEqual(events.map((e) => [Number(e.seq), e.type, e.text]), [0, 1, 2, 3].map((seq) => [seq, seq % 2 === 0 ? 'keystrokes' : 'command', seq % 2 === 0 && !keys ? '' : `ls -la ${i}`]));
+        // The search rollup has every stored text once (keystrokes only where they are recorded).
+        assert.deepEqual(await rollup(s.id), [['pk', 0, Array(keys ? 4 : 2).fill(`ls -la ${i}`)]]);
         const cursor = await db().selectFrom('event_cursors').select(['received', 'max_seq']).where('session_id', '=', s.id).where('source', '=', 'proxy').executeTakeFirstOrThrow();
         assert.deepEqual([Number(cursor.received), Number(cursor.max_seq)], [4, 3]);
       }
@@ -88,6 +93,7 @@ for (const stack of STACKS) {
       assert.match(String((results[3] as PromiseRejectedResult).reason), /records no media/);
       const events = await db().selectFrom('activity_events').select(['seq', 'text']).where('session_id', '=', a!.id).orderBy('seq').execute();
       assert.deepEqual(events.map((e) => [Number(e.seq), e.text]), [[0, 'x'], [1, 'y']]);
+      assert.deepEqual(await rollup(a!.id), [['out', 0, ['x', 'y']]], 'a replayed event is not rolled up twice');
       const rows = await db().selectFrom('sessions').select(['id', 'chunk_count']).where('id', 'in', [a!.id, b!.id, c!.id]).execute();
       assert.deepEqual(Object.fromEntries(rows.map((r) => [r.id, Number(r.chunk_count)])), { [a!.id]: 1, [b!.id]: 1, [c!.id]: 0 });
       // A gap (chunk 2 before 1) is stored unchained, as ingest.chunk does, then linked.

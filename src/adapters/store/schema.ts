@@ -194,6 +194,14 @@ export interface ActivityEventsTable {
   details: string | null;
 }
 
+/** Searchable event text rolled up per session (src/core/search/session-text.ts). */
+export interface SessionTextTable {
+  session_id: string;
+  cls: string;
+  seg: number;
+  text: string;
+}
+
 export interface EventCursorsTable {
   session_id: string;
   source: string;
@@ -279,6 +287,7 @@ export interface Database {
   recording_files: RecordingFilesTable;
   blobs: BlobsTable;
   activity_events: ActivityEventsTable;
+  session_text: SessionTextTable;
   leases: LeasesTable;
   cluster_nodes: ClusterNodesTable;
   system_meta: SystemMetaTable;

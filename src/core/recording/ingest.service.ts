@@ -5,6 +5,7 @@ import { MAX_EVENTS_PER_BATCH, type ActivityEventInput, type IngestAck } from '.
 import type { Clock } from '../clock.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import type { BlobStores } from './blob-store.ts';
+import { appendSessionText } from '../search/session-text.ts';
 import { chainStart, chunkDigest, nextChain } from './hash-chain.ts';
 
 export const chunkKey = (sessionId: string, seq: number): string => `sessions/${sessionId}/chunks/${String(seq).padStart(8, '0')}`;
@@ -72,6 +73,7 @@ export class IngestService {
         fresh.push({ session_id: sessionId, source, seq: e.seq, at_ms: e.at, type: e.type, text: dropped ? '' : e.text, details: dropped ? JSON.stringify({ discarded: true }) : e.details ? JSON.stringify(e.details) : null });
       }
       for (let i = 0; i < fresh.length; i += 500) await tx.insertInto('activity_events').values(fresh.slice(i, i + 500)).execute();
+      await appendSessionText(tx, this.store.dialect, fresh);
       accepted = fresh.length;
       if (fresh.length > 0) {
         const maxSeq = Math.max(...fresh.map((e) => e.seq));
@@ -196,6 +198,7 @@ export class IngestService {
       }
       for (let i = 0; i < chunkRows.length; i += ROWS_PER_INSERT) await tx.insertInto('recording_chunks').values(chunkRows.slice(i, i + ROWS_PER_INSERT)).execute();
       for (let i = 0; i < eventRows.length; i += ROWS_PER_INSERT) await tx.insertInto('activity_events').values(eventRows.slice(i, i + ROWS_PER_INSERT)).execute();
+      await appendSessionText(tx, this.store.dialect, eventRows);
       const curs = [...cursorRows.values()];
       for (let i = 0; i < curs.length; i += ROWS_PER_INSERT) {
         await tx

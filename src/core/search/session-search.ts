@@ -8,6 +8,7 @@ import {
   eventInSources, eventSources, foldC, ftsPhrase, idIn, keyAtOrAfter, METADATA_FIELDS, metadataIndexed, metadataMatch, scanMatch, sessionWhere, sourceSql, trigramDriver,
   type EventSources, type SessionFilters, type SessionKey,
 } from './search-sql.ts';
+import { matchesRollup } from './session-text.ts';
 import { snippet } from './snippet.ts';
 
 export interface SearchQuery extends SessionFilters {
@@ -69,7 +70,8 @@ type MatchRow = { id: number; session_id: string; type: string; source: string; 
  *    come from the metadata trigram index (migration 0004) the same way.
  * 2. Walk: otherwise the term is common (or shorter than a trigram), so sessions are scanned
  *    newest first (through the filter's index), each checked with an early-exit EXISTS over its
- *    own events, until the page fills — quick, since common terms are in most sessions. The walk
+ *    rows of the text rollup (session-text.ts: a few adjacent rows per session instead of its
+ *    events scattered over the table), until the page fills — quick, since common terms are in most sessions. The walk
  *    stops after walkBudget sessions: the page then holds the matches found so far (possibly none)
  *    and a cursor past the last session scanned, so every request does bounded work and following
  *    cursors still visits every session exactly once.
@@ -217,11 +219,7 @@ export class SessionSearch {
     const boundary = last ? { startedAt: Number(last.started_at), id: last.id } : null;
     const upTo = boundary ? keyAtOrAfter(boundary) : sql`1 = 1`;
     const d = this.store.dialect;
-    const evSql = sourceSql(src);
-    const match = [
-      ...(src.metadata ? [metadataMatch(d, q)] : []),
-      ...(evSql ? [sql`EXISTS (SELECT 1 FROM activity_events e WHERE e.session_id = s.id AND ${evSql} AND ${scanMatch(d, sql`e.text`, q)})`] : []),
-    ];
+    const match = [...(src.metadata ? [metadataMatch(d, q)] : []), ...eventMatch(d, src, q)];
     if (match.length === 0) return { rows: [], boundary };
     const rows = await this.sessions(sql`${where} AND ${upTo} AND (${sql.join(match, sql` OR `)})`, f.limit + 1);
     return { rows, boundary };
@@ -296,6 +294,18 @@ export class SessionSearch {
     }
     return rows;
   }
+}
+
+/**
+ * Sessions (alias `s`) with an event containing q in the chosen sources: from the per-session text
+ * rollup (a few adjacent rows per session, session-text.ts), or, for the one query it cannot
+ * answer, from the session's events.
+ */
+function eventMatch(d: Store['dialect'], src: EventSources, q: string): RawBuilder<unknown>[] {
+  const rollup = matchesRollup(d, src, q);
+  if (rollup) return [rollup];
+  const evSql = sourceSql(src);
+  return evSql ? [sql`EXISTS (SELECT 1 FROM activity_events e WHERE e.session_id = s.id AND ${evSql} AND ${scanMatch(d, sql`e.text`, q)})`] : [];
 }
 
 type HitRow = { id: number; session_id: string; type: string; source: string; at_ms: number; start: number; excerpt: string };

@@ -3,6 +3,7 @@ import type { Store } from '../../adapters/store/store.ts';
 import type { AuditActor, AuditService } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
 import { ConflictError } from '../errors.ts';
+import { appendSessionText } from '../search/session-text.ts';
 import type { SessionsService } from './sessions.service.ts';
 
 /** Bus topics of one session: control goes to whichever component holds it; live goes to viewers. */
@@ -77,6 +78,7 @@ export class SessionControl {
       const last = await tx.selectFrom('activity_events').select((eb) => eb.fn.max('seq').as('max')).where('session_id', '=', sessionId).where('source', '=', 'server').executeTakeFirst();
       const seq = last?.max === null || last?.max === undefined ? 0 : Number(last.max) + 1;
       await tx.insertInto('activity_events').values({ session_id: sessionId, source: 'server', seq, at_ms: at, type, text, details: JSON.stringify(details) }).execute();
+      await appendSessionText(tx, this.store.dialect, [{ session_id: sessionId, source: 'server', seq, type, text }]);
     });
   }
 }

@@ -7,6 +7,7 @@ import { searchIndexes } from './0004-search-indexes.ts';
 import { cluster } from './0006-cluster.ts';
 import { agents } from './0005-agents.ts';
 import { sessionLinks } from './0007-session-links.ts';
+import { sessionText } from './0008-session-text.ts';
 
 export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0005-agents': agents,
   '0006-cluster': cluster,
   '0007-session-links': sessionLinks,
+  '0008-session-text': sessionText,
 };
 
 class InCodeProvider implements MigrationProvider {

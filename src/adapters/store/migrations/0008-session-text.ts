@@ -1,0 +1,26 @@
+import { sql, type Kysely } from 'kysely';
+import { fillSessionText } from '../../../core/search/session-text.ts';
+import type { Dialect } from '../store.ts';
+
+/**
+ * `session_text`: per session, the searchable event text rolled up by class and segment
+ * (src/core/search/session-text.ts), so a search walk reads a few adjacent rows per session
+ * instead of its events scattered over the table. Filled from the stored events here; ingest keeps
+ * it in step from then on. SQLite keeps the rows in key order (WITHOUT ROWID), one session's rows
+ * on the same pages.
+ */
+export async function sessionText(db: Kysely<any>, dialect: Dialect): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (dialect === 'sqlite') {
+    await sql`CREATE TABLE session_text (
+      session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+      cls TEXT NOT NULL, seg INTEGER NOT NULL, text TEXT NOT NULL,
+      PRIMARY KEY (session_id, cls, seg)) WITHOUT ROWID`.execute(db);
+  } else {
+    await sql`CREATE TABLE session_text (
+      session_id text NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+      cls text NOT NULL, seg integer NOT NULL, text text NOT NULL,
+      PRIMARY KEY (session_id, cls, seg))`.execute(db);
+  }
+  await fillSessionText(db, dialect);
+  if (dialect === 'postgres') await sql`ANALYZE session_text`.execute(db);
+}
