@@ -108,7 +108,7 @@ export function matchesRollup(dialect: Dialect, src: EventSources, q: string): R
 export function fillSessionTextSql(dialect: Dialect): string {
   const fold = dialect === 'sqlite' ? 'lower(text)' : 'lower(text COLLATE "C")';
   const agg = dialect === 'sqlite' ? `group_concat(${fold}, char(1))` : `string_agg(${fold}, chr(1))`;
-  // In key order, so each session's rows are written together.
+  // In key order, so each session's rows are stored together.
   return `INSERT INTO session_text (session_id, cls, seg, text)
     SELECT session_id, cls, seg, ${agg} FROM (SELECT session_id, ${classSql()} AS cls, seq / ${SEGMENT_EVENTS} AS seg, text FROM activity_events WHERE text <> '') x
     GROUP BY session_id, cls, seg ORDER BY session_id, cls, seg`;

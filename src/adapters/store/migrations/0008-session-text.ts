@@ -5,16 +5,18 @@ import type { Dialect } from '../store.ts';
 /**
  * `session_text`: per session, the searchable event text rolled up by class and segment
  * (src/core/search/session-text.ts), so a search walk reads a few adjacent rows per session
- * instead of its events scattered over the table. Filled from the stored events here; ingest keeps
- * it in step from then on. SQLite keeps the rows in key order (WITHOUT ROWID), one session's rows
- * on the same pages.
+ * instead of its events scattered over the table. Filled from the stored events here, session by
+ * session (so each session's rows sit together); ingest keeps it in step from then on.
  */
 export async function sessionText(db: Kysely<any>, dialect: Dialect): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
   if (dialect === 'sqlite') {
+    // A rowid table: its rows (1–5 KB) stay on their leaf page, where WITHOUT ROWID would move
+    // anything over ~1 KB to overflow pages (a walk over 1000 sessions measured 21 vs 53 ms).
     await sql`CREATE TABLE session_text (
+      id INTEGER PRIMARY KEY,
       session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
       cls TEXT NOT NULL, seg INTEGER NOT NULL, text TEXT NOT NULL,
-      PRIMARY KEY (session_id, cls, seg)) WITHOUT ROWID`.execute(db);
+      UNIQUE (session_id, cls, seg))`.execute(db);
   } else {
     await sql`CREATE TABLE session_text (
       session_id text NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
