@@ -71,8 +71,8 @@ type MatchRow = { id: number; session_id: string; type: string; source: string; 
  * 2. Walk: otherwise the term is common (or shorter than a trigram), so sessions are scanned
  *    newest first (through the filter's index), each checked with an early-exit EXISTS over its
  *    rows of the text rollup (session-text.ts: a few adjacent rows per session instead of its
- *    events scattered over the table), until the page fills — quick, since common terms are in most sessions. The walk
- *    stops after walkBudget sessions: the page then holds the matches found so far (possibly none)
+ *    events scattered over the table), until the page fills — quick, since common terms are in
+ *    most sessions. The walk stops after walkBudget sessions: the page then holds the matches found so far (possibly none)
  *    and a cursor past the last session scanned, so every request does bounded work and following
  *    cursors still visits every session exactly once.
  * PostgreSQL builds the whole trigram bitmap before any LIMIT applies, which is slow for common
