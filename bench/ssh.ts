@@ -1,11 +1,14 @@
-// `npm run bench -- ssh [throughput|latency|sessions] [--mb N] [--text-mb N] [--runs N] [--samples N] [--sessions 100,300,500] [--seconds N] [--prof DIR]`
+// `npm run bench -- ssh [throughput|latency|sessions] [--mb N] [--text-mb N] [--runs N] [--samples N] [--sessions 100,300,500] [--seconds N] [--prof DIR] [--trace] [--compare DIR]`
+// latency `--trace`: where the worst keystrokes spent their time (legs through the proxy, GCs);
+// latency `--compare DIR`: a second server from another checkout takes turns with this one (A/B in
+// the same minutes; run with BENCH_NO_RECORD=1).
 // The recording SSH proxy against the same loopback sshd reached directly. The Vigil server (and
 // its own proxy, `server.sshPort`) and the sshd run in a child process (bench/ssh-server.ts) so the
 // proxy's CPU and RSS can be read from /proc; session load runs in a third process (bench/ssh-load.ts).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import readline from 'node:readline';
 import ssh2 from 'ssh2';
 import { clientOptions } from '../test/helpers/sshd.ts';
@@ -14,7 +17,8 @@ import { recordResult } from './record.ts';
 
 /** Event-loop delay of the server process (ms) since the previous call. */
 interface Eld { p50: number; p99: number; max: number }
-interface Env { proxyPort: number; sshdPort: number; key: string; targetUser: string; eld(): Promise<Eld> }
+interface Trace { gc: Array<[number, number, number]>; io: Array<[string, number]>; commits: Array<[number, number]> }
+interface Env { proxyPort: number; sshdPort: number; key: string; targetUser: string; eld(): Promise<Eld>; trace(): Promise<Trace> }
 
 const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average/, 'load average');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,31 +27,41 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const f2 = (n: number) => n.toFixed(2);
+/** performance.now() → process.hrtime (CLOCK_MONOTONIC, the same in every process on this host), for traces across processes. */
+const gcOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
 
 function opt(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 }
 
-async function startServer(profileDir: string | undefined): Promise<{ env: Env; child: ChildProcess }> {
+async function startServer(profileDir: string | undefined, trace = false, cwd?: string): Promise<{ env: Env; child: ChildProcess }> {
   // `--prof <dir>`: the server process writes a V8 CPU profile there when it exits (summarise with bench/cpu-profile.ts).
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'bench/ssh-server.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const env = trace ? { ...process.env, VIGIL_BENCH_TRACE: '1' } : process.env;
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'bench/ssh-server.ts'], { stdio: ['pipe', 'pipe', 'inherit'], env, ...(cwd ? { cwd } : {}) });
   const rl = readline.createInterface({ input: child.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
   });
   const pending: Array<(v: Eld) => void> = [];
+  const traces: Array<(v: Trace) => void> = [];
   rl.on('line', (l) => {
     if (l.startsWith('{"eld"')) pending.shift()?.((JSON.parse(l) as { eld: Eld }).eld);
+    if (l.startsWith('{"trace"')) traces.shift()?.((JSON.parse(l) as { trace: Trace }).trace);
   });
+  const traceOf = (): Promise<Trace> =>
+    new Promise((resolve) => {
+      traces.push(resolve);
+      child.stdin!.write('trace\n');
+    });
   const eld = (): Promise<Eld> =>
     new Promise((resolve) => {
       pending.push(resolve);
       child.stdin!.write('eld\n');
     });
-  return { env: { ...(JSON.parse(line) as Env), eld }, child };
+  return { env: { ...(JSON.parse(line) as Env), eld, trace: traceOf }, child };
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -171,7 +185,7 @@ async function echoSession(host: string, port: number, username: string, auth: {
 }
 
 /** One keystroke on `ch`, timed until its echo comes back (ms). */
-function echoOnce(ch: ssh2.ClientChannel, byte: string): Promise<number> {
+function echoOnce(ch: ssh2.ClientChannel, byte: string, starts?: number[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let t0 = 0;
     const on = (d: Buffer) => {
@@ -182,21 +196,84 @@ function echoOnce(ch: ssh2.ClientChannel, byte: string): Promise<number> {
     };
     ch.on('data', on);
     t0 = performance.now();
+    starts?.push(t0 + gcOffset);
     ch.write(byte);
   });
 }
 
-async function latency(env: Env, args: string[]): Promise<string[]> {
+/**
+ * `--trace`: where the worst proxy samples spent their time. Legs from the proxy's own timestamps
+ * (wall clock, same host): client → proxy (a), proxy → target and back (b), proxy → client (c),
+ * plus garbage collections of the server process (and of this one) overlapping the sample.
+ */
+function traceReport(names: string[], res: number[][], starts: number[][], trace: Trace, ownGc: Array<[number, number, number]>): string[] {
+  const out: string[] = [];
+  const io = trace.io;
+  const overlap = (gcs: Array<[number, number, number]>, t0: number, t1: number) => gcs.filter(([s, d]) => s < t1 && s + d > t0).map(([, d, k]) => `${k === 1 ? 'minor' : k === 4 ? 'major' : k === 8 ? 'incr' : 'gc' + k} ${d.toFixed(1)}`).join(',');
+  names.forEach((name, j) => {
+    const xs = res[j]!;
+    const legs: Array<{ ms: number; a: number; b: number; c: number; t0: number }> = [];
+    xs.forEach((ms, i) => {
+      const t0 = starts[j]![i]!;
+      const t1 = t0 + ms;
+      const ev = io.filter(([, t]) => t >= t0 - 0.05 && t <= t1 + 0.05);
+      const get = (k: string) => ev.find(([kk]) => kk === k)?.[1] ?? NaN;
+      legs.push({ ms, t0, a: get('i') - t0, b: get('o') - get('i'), c: t1 - get('o') });
+    });
+    const sorted = [...legs].sort((p, q) => q.ms - p.ms);
+    if (j > 0) {
+      const leg = (k: 'a' | 'b' | 'c') => legs.map((l) => l[k]).filter((v) => !Number.isNaN(v));
+      out.push(`trace ${name}: legs p50 a ${f2(pct(leg('a'), 50))} b ${f2(pct(leg('b'), 50))} c ${f2(pct(leg('c'), 50))}; p99 a ${f2(pct(leg('a'), 99))} b ${f2(pct(leg('b'), 99))} c ${f2(pct(leg('c'), 99))}`);
+    }
+    for (const l of sorted.slice(0, 15)) {
+      out.push(`  ${name} ${f2(l.ms)} ms: a ${f2(l.a)} b ${f2(l.b)} c ${f2(l.c)} commit [${trace.commits.filter(([st, d]) => st < l.t0 + l.ms && st + d > l.t0).map(([, d]) => f2(d)).join(',')}] server-gc [${overlap(trace.gc, l.t0, l.t0 + l.ms)}] bench-gc [${overlap(ownGc, l.t0, l.t0 + l.ms)}]`);
+    }
+  });
+  // Only the collections while keystrokes were measured (not those of start-up).
+  const from = Math.min(...starts.map((xs) => xs[0] ?? Infinity));
+  const to = Math.max(...starts.map((xs) => xs[xs.length - 1] ?? 0));
+  const total = (all: Array<[number, number, number]>) => {
+    const gcs = all.filter(([t]) => t >= from && t <= to);
+    const kinds = new Map<number, number>();
+    for (const [, , k] of gcs) kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    return `${gcs.length} gcs (${[...kinds].map(([k, n]) => `kind ${k}: ${n}`).join(', ')}) in ${f2((to - from) / 1000)} s, ${f2(gcs.reduce((a, [, d]) => a + d, 0))} ms, max ${f2(Math.max(0, ...gcs.map(([, d]) => d)))} ms`;
+  };
+  const commits = trace.commits.filter(([st]) => st >= from && st <= to).map(([, d]) => d);
+  out.push(`server: ${total(trace.gc)}; bench: ${total(ownGc)}; commits: ${commits.length}, p50 ${f2(pct(commits, 50))} p99 ${f2(pct(commits, 99))} max ${f2(Math.max(0, ...commits))} ms`);
+  names.forEach((name, j) => {
+    // Worst 1 % of each path: how many overlap a commit or a GC of the server.
+    const worst = res[j]!.map((ms, i) => ({ ms, t0: starts[j]![i]! })).sort((p, q) => q.ms - p.ms).slice(0, Math.ceil(res[j]!.length / 100));
+    const inCommit = worst.filter((w) => trace.commits.some(([st, d]) => st < w.t0 + w.ms && st + d > w.t0)).length;
+    const inGc = worst.filter((w) => trace.gc.some(([st, d]) => st < w.t0 + w.ms && st + d > w.t0)).length;
+    out.push(`${name}: worst ${worst.length}: ${inCommit} during a commit, ${inGc} during a server GC`);
+  });
+  return out;
+}
+
+async function latency(env: Env, args: string[], other?: { env: Env; dir: string }): Promise<string[]> {
   const samples = Number(opt(args, 'samples', '1000'));
   const privateKey = fs.readFileSync(env.key);
   const load = uptime();
   const paths = [
-    { name: 'direct', port: env.sshdPort, user: env.targetUser },
-    { name: 'proxy, recording on', port: env.proxyPort, user: 'bench:rec' },
-    { name: 'proxy, recording off', port: env.proxyPort, user: 'bench:norec' },
+    { name: 'direct', port: env.sshdPort, user: env.targetUser, key: privateKey },
+    { name: 'proxy, recording on', port: env.proxyPort, user: 'bench:rec', key: privateKey },
+    { name: 'proxy, recording off', port: env.proxyPort, user: 'bench:norec', key: privateKey },
   ];
+  // `--compare DIR`: a second server from another checkout (its own bench/ssh-server.ts) takes
+  // turns with this one, so old and new code are measured in the same minutes of this shared VM.
+  if (other) {
+    const key = fs.readFileSync(other.env.key);
+    paths.push({ name: `proxy (${other.dir}), recording on`, port: other.env.proxyPort, user: 'bench:rec', key }, { name: `proxy (${other.dir}), recording off`, port: other.env.proxyPort, user: 'bench:norec', key });
+  }
   const res: number[][] = paths.map(() => []);
-  const sessions = await Promise.all(paths.map((p) => echoSession('127.0.0.1', p.port, p.user, { privateKey })));
+  const starts: number[][] = paths.map(() => []);
+  const tracing = args.includes('--trace');
+  const ownGc: Array<[number, number, number]> = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) ownGc.push([e.startTime + gcOffset, e.duration, ((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0)]);
+  });
+  if (tracing) obs.observe({ entryTypes: ['gc'] });
+  const sessions = await Promise.all(paths.map((p) => echoSession('127.0.0.1', p.port, p.user, { privateKey: p.key })));
   // Interleaved keystroke by keystroke (the order rotating), so a noisy moment of this shared VM
   // (its own p99 swings 3–14 ms between minutes) falls on every path alike: the paths are compared
   // under the same conditions, not in different minutes.
@@ -205,12 +282,20 @@ async function latency(env: Env, args: string[]): Promise<string[]> {
     const byte = String.fromCharCode(97 + (i % 26));
     for (let k = 0; k < paths.length; k += 1) {
       const j = (i + k) % paths.length;
-      const ms = await echoOnce(sessions[j]!.ch, byte);
-      if (i >= 20) res[j]!.push(ms); // the first 20 warm up
+      const st: number[] = [];
+      const ms = await echoOnce(sessions[j]!.ch, byte, st);
+      if (i >= 20) {
+        res[j]!.push(ms); // the first 20 warm up
+        starts[j]!.push(st[0]!);
+      }
       await sleep(20 + ((i + k) % 7) * 3); // typing pace, not back to back
     }
   }
   const e = await env.eld();
+  if (tracing) {
+    obs.disconnect();
+    console.log(traceReport(paths.map((p) => p.name), res, starts, await env.trace(), ownGc).join('\n'));
+  }
   for (const s of sessions) s.close();
   const d = res[0]!;
   const lines = [`### latency: keystroke → echo, ssh2 client in-process, \`cat\` on a raw pty, ${d.length} samples per path, interleaved`, '', '| path | p50 ms | p99 ms | max ms | added p50 ms | added p99 ms |', '|---|---:|---:|---:|---:|---:|'];
@@ -282,17 +367,20 @@ async function sessionsBench(env: Env, pid: number, args: string[]): Promise<str
 export async function run(args: string[]): Promise<void> {
   const which = args[0] && !args[0].startsWith('--') ? [args[0]] : ['throughput', 'latency', 'sessions'];
   const profileDir = args.includes('--prof') ? opt(args, 'prof', 'prof') : undefined;
-  const { env, child } = await startServer(profileDir);
+  const { env, child } = await startServer(profileDir, args.includes('--trace'));
+  const compareDir = args.includes('--compare') ? opt(args, 'compare', '') : undefined;
+  const other = compareDir ? await startServer(undefined, false, compareDir) : undefined;
   const lines = [`Measured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, \`npm run bench -- ssh ${args.join(' ')}\`.`, ''];
   try {
     for (const w of which) {
       if (w === 'throughput') lines.push(...(await throughput(env, child.pid!, args)));
-      else if (w === 'latency') lines.push(...(await latency(env, args)));
+      else if (w === 'latency') lines.push(...(await latency(env, args, other && compareDir ? { env: other.env, dir: compareDir } : undefined)));
       else if (w === 'sessions') lines.push(...(await sessionsBench(env, child.pid!, args)));
       else throw new Error(`unknown ssh bench ${w}: throughput | latency | sessions`);
     }
   } finally {
     await stopServer(child);
+    if (other) await stopServer(other.child);
   }
   console.log(lines.join('\n'));
   if (process.env.BENCH_NO_RECORD !== '1') recordResult('ssh', [...lines, ...keptSubsections(which), ...NOTES]);
