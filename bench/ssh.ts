@@ -221,7 +221,7 @@ function traceReport(names: string[], res: number[][], starts: number[][], trace
       legs.push({ ms, t0, a: get('i') - t0, b: get('o') - get('i'), c: t1 - get('o') });
     });
     const sorted = [...legs].sort((p, q) => q.ms - p.ms);
-    if (j > 0) {
+    if (j > 0 && io.length > 0) {
       const leg = (k: 'a' | 'b' | 'c') => legs.map((l) => l[k]).filter((v) => !Number.isNaN(v));
       out.push(`trace ${name}: legs p50 a ${f2(pct(leg('a'), 50))} b ${f2(pct(leg('b'), 50))} c ${f2(pct(leg('c'), 50))}; p99 a ${f2(pct(leg('a'), 99))} b ${f2(pct(leg('b'), 99))} c ${f2(pct(leg('c'), 99))}`);
     }
