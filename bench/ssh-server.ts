@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import readline from 'node:readline';
 import { ADMIN_PASSWORD, Api, startTestServer } from '../test/helpers/server.ts';
 import { startSshd } from '../test/helpers/sshd.ts';
@@ -44,7 +44,34 @@ process.stdin.on('end', () => void stop());
 // `eld` on stdin: prints this process's event-loop delay since the last `eld` (ms) and resets it.
 const eld = monitorEventLoopDelay({ resolution: 1 });
 eld.enable();
+// `--trace` (VIGIL_BENCH_TRACE=1): garbage collections of this process, in wall-clock ms, printed on `trace`.
+const gcs: Array<[number, number, number]> = [];
+const commits: Array<[number, number]> = [];
+/** performance.now() → process.hrtime (CLOCK_MONOTONIC, the same in every process on this host), for traces across processes. */
+const gcOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+if (process.env.VIGIL_BENCH_TRACE === '1') {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([e.startTime + gcOffset, e.duration, ((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0)]);
+  }).observe({ entryTypes: ['gc'] });
+  (globalThis as { __vigilTrace?: unknown[] }).__vigilTrace = [];
+  // The proxy's group commits (the SQLite part runs synchronously, on this event loop).
+  const ingest = t.server.services.ingest;
+  const batch = ingest.batch.bind(ingest);
+  ingest.batch = (items) => {
+    const t0 = performance.now();
+    const p = batch(items);
+    // With better-sqlite3 every step resolves at once: the chain runs to the end in microtasks.
+    const done = (): void => void commits.push([t0 + gcOffset, performance.now() - t0]);
+    p.then(done, done);
+    return p;
+  };
+}
 readline.createInterface({ input: process.stdin }).on('line', (l) => {
+  if (l.trim() === 'trace') {
+    const io = (globalThis as { __vigilTrace?: unknown[] }).__vigilTrace ?? [];
+    process.stdout.write(`${JSON.stringify({ trace: { gc: gcs, io, commits } })}\n`);
+    return;
+  }
   if (l.trim() !== 'eld') return;
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
   process.stdout.write(`${JSON.stringify({ eld: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max) } })}\n`);
