@@ -129,6 +129,30 @@ describe('vigil-proc-connector helper (real kernel events, needs root)', () => {
     });
   }
 
+  // Parent, real uid and session come from the helper's table of processes, which follows forks,
+  // setuid and setsid events; a process it never saw fork is read from /proc once.
+  it('follows setuid and setsid between fork and exec, and reads a process that started before it', async () => {
+    const marker = `pre-${process.pid}`;
+    // Started before the helper: its fork was never seen. It execs once the helper listens.
+    const early = spawn('sh', ['-c', `read line; exec /bin/echo ${marker}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const { helper, records } = await startHelper(dir);
+    try {
+      const script = 'import os\npid=os.fork()\nif pid==0:\n  os.setsid(); os.setresuid(65534,65534,65534); os.execv("/bin/true",["/bin/true","dropped"])\nos.waitpid(pid,0); print(os.getpid(), pid)';
+      const out = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+      const [py, child] = out.stdout.trim().split(' ').map(Number);
+      early.stdin!.end('go\n');
+      const exec = (arg: string) => records.find((r): r is Extract<HelperRecord, { kind: 'exec' }> => r.kind === 'exec' && r.args[1] === arg);
+      await until('both execs', () => !!exec('dropped') && !!exec(marker));
+      const d = exec('dropped')!;
+      assert.deepEqual({ pid: d.pid, ppid: d.ppid, uid: d.uid, sid: d.sid }, { pid: child, ppid: py, uid: 65534, sid: child });
+      const e = exec(marker)!;
+      assert.deepEqual({ pid: e.pid, ppid: e.ppid, uid: e.uid, sid: e.sid }, { pid: early.pid, ppid: process.pid, uid: 0, sid: ownSession() });
+    } finally {
+      helper.kill('SIGTERM');
+      early.kill();
+    }
+  });
+
   it('leaves threads out: their start and end never reach the agent', async () => {
     const { helper, records } = await startHelper(dir);
     try {

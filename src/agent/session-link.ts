@@ -59,16 +59,17 @@ export class SessionLink {
     try {
       this.spool.flush();
       const m = this.spool.meta;
-      const due = now === 0 || now - this.lastEventsSent >= EVENTS_EVERY_MS || this.spool.pending.length >= BATCH || m.close !== null;
-      while (due && this.spool.pending.length > 0) {
+      const due = now === 0 || now - this.lastEventsSent >= EVENTS_EVERY_MS || this.spool.pendingLines.length >= BATCH || m.close !== null;
+      while (due && this.spool.pendingLines.length > 0) {
         this.lastEventsSent = now;
-        const batch = this.spool.pending.slice(0, BATCH);
+        const first = this.spool.firstPendingSeq;
+        const count = Math.min(BATCH, this.spool.pendingLines.length);
         // Over HTTP the events go as the spool serialised them: no second JSON.stringify.
-        const ack = this.bus ? await this.bus.events(m.sessionId, m.uploadToken, batch) : await this.client.eventLines(m.sessionId, m.uploadToken, this.spool.pendingLines.slice(0, BATCH));
+        const ack = this.bus ? await this.bus.events(m.sessionId, m.uploadToken, this.spool.pendingEvents(BATCH)) : await this.client.eventLines(m.sessionId, m.uploadToken, this.spool.pendingLines.slice(0, BATCH));
         this.spool.ackEvents(ack.next);
         this.hooks.onDelivered(ack.accepted);
-        if (ack.next <= batch[0]!.seq) break; // the server wants something older we no longer hold: do not spin
-        if (batch.length < BATCH) break; // what came in meanwhile waits for the next round
+        if (ack.next <= first) break; // the server wants something older we no longer hold: do not spin
+        if (count < BATCH) break; // what came in meanwhile waits for the next round
       }
       while (this.spool.pendingChunks.length > 0) {
         const seq = this.spool.pendingChunks[0]!;

@@ -29,10 +29,15 @@ export interface SpoolMeta {
 export class SessionSpool {
   readonly dir: string;
   meta: SpoolMeta;
-  /** Events not yet acknowledged, in order. */
-  pending: ActivityEventInput[] = [];
-  /** Each pending event as serialised in events.ndjson: its size counts against the budget, and it is sent as it is. */
+  /**
+   * Events not yet acknowledged, in order, each as serialised in events.ndjson: its size counts
+   * against the budget, and it is sent as it is. Only the text is kept (numbered from
+   * `firstPendingSeq`, without gaps): event objects held until the server acknowledges them would
+   * outlive V8's young generation, and copying and promoting them was much of the agent's GC work.
+   */
   pendingLines: string[] = [];
+  /** The sequence number of pendingLines[0]. */
+  firstPendingSeq: number;
   pendingChunks: number[] = [];
   private nextSeq: number;
   private nextChunk: number;
@@ -51,7 +56,18 @@ export class SessionSpool {
     this.dir = dir;
     this.meta = meta;
     this.nextSeq = meta.eventsAcked;
+    this.firstPendingSeq = meta.eventsAcked;
     this.nextChunk = meta.chunksAcked;
+  }
+
+  /** The first `max` pending events as objects (the Bus sends objects; HTTP sends the lines). */
+  pendingEvents(max = Infinity): ActivityEventInput[] {
+    return this.pendingLines.slice(0, max).map((l) => JSON.parse(l) as ActivityEventInput);
+  }
+
+  /** All pending events as objects (tests). */
+  get pending(): ActivityEventInput[] {
+    return this.pendingEvents();
   }
 
   static create(root: string, meta: SpoolMeta, budget: SpoolBudget): SessionSpool {
@@ -80,7 +96,7 @@ export class SessionSpool {
         }
         s.nextSeq = Math.max(s.nextSeq, e.seq + 1);
         if (e.seq >= meta.eventsAcked) {
-          s.pending.push(e);
+          if (s.pendingLines.length === 0) s.firstPendingSeq = e.seq;
           s.pendingLines.push(line);
           budget.add(1, line.length);
         }
@@ -101,14 +117,13 @@ export class SessionSpool {
 
   /** Numbers and queues an event; false (and counted as dropped) when the spool is full. */
   add(e: Omit<ActivityEventInput, 'seq'>): boolean {
-    const ev = { seq: this.nextSeq, ...e } as ActivityEventInput;
-    const line = JSON.stringify(ev);
+    const line = JSON.stringify({ seq: this.nextSeq, ...e });
     if (!this.budget.fits(line.length)) {
       this.budget.dropped += 1;
       return false;
     }
+    if (this.pendingLines.length === 0) this.firstPendingSeq = this.nextSeq;
     this.nextSeq += 1;
-    this.pending.push(ev);
     this.pendingLines.push(line);
     this.unflushed.push(line);
     this.budget.add(1, line.length);
@@ -150,20 +165,17 @@ export class SessionSpool {
 
   ackEvents(next: number): void {
     if (next <= this.meta.eventsAcked) return;
-    let n = 0;
+    const n = Math.max(0, Math.min(this.pendingLines.length, next - this.firstPendingSeq));
     let bytes = 0;
-    while (n < this.pending.length && this.pending[n]!.seq < next) {
-      bytes += this.pendingLines[n]!.length;
-      n += 1;
-    }
-    this.pending.splice(0, n);
+    for (let i = 0; i < n; i++) bytes += this.pendingLines[i]!.length;
     this.pendingLines.splice(0, n);
+    this.firstPendingSeq += n;
     this.budget.remove(n, bytes);
     this.meta.eventsAcked = next;
     this.metaDirty = true;
     // Everything in the log is acknowledged and it has grown: start a fresh one. meta.json is
     // written first, since sequence numbers continue from it once the log is gone.
-    if (this.pending.length === 0 && this.unflushed.length === 0 && this.logBytes >= LOG_RESTART_BYTES) {
+    if (this.pendingLines.length === 0 && this.unflushed.length === 0 && this.logBytes >= LOG_RESTART_BYTES) {
       this.writeMeta();
       this.closeLog();
       rmSync(path.join(this.dir, 'events.ndjson'), { force: true });
@@ -191,7 +203,7 @@ export class SessionSpool {
   }
 
   get drained(): boolean {
-    return this.pending.length === 0 && this.pendingChunks.length === 0;
+    return this.pendingLines.length === 0 && this.pendingChunks.length === 0;
   }
 
   remove(): void {

@@ -60,8 +60,8 @@ export class ProcConnectorCapture implements ProcessCapture {
       const reader = new RecordReader();
       child.stdout!.on('data', (chunk: Buffer) => {
         // The helper writes a batch about every 250 ms; each event carries the kernel's time.
-        const nowMs = Date.now();
-        const nowMono = process.hrtime.bigint();
+        // Kernel monotonic µs to wall-clock ms: one offset per batch (monoToWallMs of 0).
+        const offsetMs = monoToWallMs(0);
         for (const r of reader.push(chunk)) {
           switch (r.kind) {
             case 'ready':
@@ -75,12 +75,12 @@ export class ProcConnectorCapture implements ProcessCapture {
               break;
             case 'exec':
               onEvent({
-                kind: 'exec', pid: r.pid, at: monoToWallMs(r.monoUs, nowMs, nowMono), partial: r.exe === null, sid: r.sid,
+                kind: 'exec', pid: r.pid, at: Math.round(offsetMs + r.monoUs / 1000), partial: r.exe === null, sid: r.sid,
                 info: { pid: r.pid, ppid: r.ppid, name: r.name, path: r.exe, cwd: r.cwd, args: r.args, uid: r.uid, user: r.uid === null ? null : this.users.name(r.uid) },
               });
               break;
             case 'exit':
-              onEvent({ kind: 'exit', pid: r.pid, at: monoToWallMs(r.monoUs, nowMs, nowMono), exitCode: r.exitCode });
+              onEvent({ kind: 'exit', pid: r.pid, at: Math.round(offsetMs + r.monoUs / 1000), exitCode: r.exitCode });
               break;
             case 'lost':
               this.lost += r.count;
