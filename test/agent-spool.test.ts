@@ -17,9 +17,13 @@ describe('agent spool', () => {
     s.flush();
     s.add({ at: 9, type: 'process-stop', text: 'late' });
     s.flush();
-    assert.deepEqual(s.pendingLines, s.pending.map((e) => JSON.stringify(e)));
+    assert.deepEqual(s.pendingEvents(), [
+      ...[0, 1, 2].map((i) => ({ seq: i, at: i, type: 'process-start', text: `cmd ${i}\ttab`, details: { pid: i } })),
+      { seq: 3, at: 9, type: 'process-stop', text: 'late' },
+    ]);
+    assert.deepEqual(s.pendingEvents(2).map((e) => e.seq), [0, 1]);
     const again = SessionSpool.load(s.dir, new SpoolBudget(1 << 20));
-    assert.deepEqual(again.pending, s.pending);
+    assert.deepEqual(again.pendingEvents(), s.pendingEvents());
     assert.deepEqual(again.pendingLines, s.pendingLines);
   });
 
@@ -35,7 +39,8 @@ describe('agent spool', () => {
     s.add({ at: 2, type: 'process-stop', text: 'after' });
     s.flush();
     const again = SessionSpool.load(s.dir, new SpoolBudget(64 << 20));
-    assert.deepEqual(again.pending.map((e) => e.seq), [2500, 2501]);
+    assert.deepEqual(again.pendingEvents().map((e) => e.seq), [2500, 2501]);
+    assert.equal(again.firstPendingSeq, 2500);
     assert.equal(budget.events, 2);
   });
 });

@@ -135,6 +135,17 @@ async function seed(store: Store): Promise<Map<string, string>> {
   return ids;
 }
 
+/** One ended, one-second session outside the seeded ones, for the tests that add and remove their own. */
+async function addSession(store: Store, id: string, o: { username: string; target_host: string; started_at: number; kind?: 'ssh' | 'host'; component?: string }): Promise<void> {
+  await store.db.insertInto('sessions').values({
+    id, kind: o.kind ?? 'ssh', status: 'ended', user_id: null, username: o.username, secret_id: null, secret_name: null,
+    target_host: o.target_host, target_user: 'root', client_address: null, component: o.component ?? 'ssh-proxy', node_id: null,
+    started_at: o.started_at, ended_at: o.started_at + 1000, last_activity_at: 0, last_heartbeat_at: 0, end_reason: null, ended_by: null,
+    record_video: 1, record_keystrokes: 1, media: null, recording_state: 'complete', storage: 'database', chunk_count: 0, bytes: 0, chain_head: null,
+    duration_ms: 1000, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
+  }).execute();
+}
+
 /** Every answer, in order, per dialect: the last suite compares them. */
 const transcripts: Record<string, string[]> = {};
 
@@ -368,13 +379,7 @@ for (const fx of storeFixtures()) {
       it('keeps the metadata index in step with inserts, updates and deletes, folding ASCII case only', async () => {
         const id = EXTRA;
         const found = async (q: string) => (await run({ q, in: ['metadata'] })).items.filter((i) => i.id === id).length;
-        await store.db.insertInto('sessions').values({
-          id, kind: 'ssh', status: 'ended', user_id: null, username: 'Émile.Zola', secret_id: null, secret_name: null,
-          target_host: 'Ünïcode.example.org', target_user: 'root', client_address: null, component: 'ssh-proxy', node_id: null,
-          started_at: T0 - 100 * 86_400_000, ended_at: T0 - 100 * 86_400_000 + 1000, last_activity_at: 0, last_heartbeat_at: 0, end_reason: null, ended_by: null,
-          record_video: 1, record_keystrokes: 1, media: null, recording_state: 'complete', storage: 'database', chunk_count: 0, bytes: 0, chain_head: null,
-          duration_ms: 1000, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
-        }).execute();
+        await addSession(store, id, { username: 'Émile.Zola', target_host: 'Ünïcode.example.org', started_at: T0 - 100 * 86_400_000 });
         try {
           assert.equal(await found('Émile.Z'), 1);
           assert.equal(await found('ÉMILE.zola'), 1);
@@ -402,13 +407,7 @@ for (const fx of storeFixtures()) {
           const r = await store.db.selectFrom('session_text').select(['session_id', 'cls', 'seg', 'text']).orderBy('session_id').orderBy('cls').orderBy('seg').execute();
           return r.map((x) => [x.session_id, x.cls, Number(x.seg), x.text.split('\u0001').sort()]);
         };
-        await store.db.insertInto('sessions').values({
-          id, kind: 'host', status: 'ended', user_id: null, username: 'zed', secret_id: null, secret_name: null,
-          target_host: 'roll.example.org', target_user: 'root', client_address: null, component: 'agent', node_id: null,
-          started_at: T0 - 200 * 86_400_000, ended_at: T0 - 200 * 86_400_000 + 1000, last_activity_at: 0, last_heartbeat_at: 0, end_reason: null, ended_by: null,
-          record_video: 1, record_keystrokes: 1, media: null, recording_state: 'complete', storage: 'database', chunk_count: 0, bytes: 0, chain_head: null,
-          duration_ms: 1000, processing_state: null, processing_progress: null, processing_error: null, archived_at: null, deleted_at: null,
-        }).execute();
+        await addSession(store, id, { kind: 'host', username: 'zed', target_host: 'roll.example.org', component: 'agent', started_at: T0 - 200 * 86_400_000 });
         try {
           // Two segments of agent keystrokes, non-ASCII capitals (folded by neither side), an event of no class.
           const rows = [

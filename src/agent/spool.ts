@@ -65,11 +65,6 @@ export class SessionSpool {
     return this.pendingLines.slice(0, max).map((l) => JSON.parse(l) as ActivityEventInput);
   }
 
-  /** All pending events as objects (tests). */
-  get pending(): ActivityEventInput[] {
-    return this.pendingEvents();
-  }
-
   static create(root: string, meta: SpoolMeta, budget: SpoolBudget): SessionSpool {
     const dir = path.join(root, meta.sessionId);
     mkdirSync(path.join(dir, 'chunks'), { recursive: true, mode: 0o700 });

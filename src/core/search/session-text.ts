@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../adapters/store/schema.ts';
 import type { Dialect } from '../../adapters/store/store.ts';
-import type { EventSources } from './search-sql.ts';
+import { SOURCE_PREDICATES, type EventSources } from './search-sql.ts';
 
 /**
  * The per-session rollup of searchable event text (table `session_text`, migration 0008): what a
@@ -24,29 +24,25 @@ export const SEGMENT_EVENTS = 64;
 
 export type TextClass = 'pk' | 'ak' | 'app' | 'out' | 'etc';
 
-const KEY_TYPES = new Set(['keystrokes', 'command']);
-const APP_TYPES = new Set(['process-start', 'process-stop', 'window']);
-
-/** The class of an event; must agree with SOURCE_PREDICATES in search-sql.ts and CLASS_SQL below. */
-export function textClass(source: string, type: string): TextClass {
-  if (KEY_TYPES.has(type)) {
-    if (source === 'proxy') return 'pk';
-    if (source === 'agent') return 'ak';
-    return 'etc';
-  }
-  if (APP_TYPES.has(type)) return 'app';
-  if (type === 'output') return 'out';
-  return 'etc';
-}
-
 const SOURCE_CLASS: Record<EventSources['sources'][number], TextClass> = {
   'proxy-keystrokes': 'pk',
   'agent-keystrokes': 'ak',
   applications: 'app',
   output: 'out',
 };
+const SOURCES = Object.keys(SOURCE_CLASS) as Array<EventSources['sources'][number]>;
 
-/** The class of an event row in SQL (alias-free column names), for the backfill. */
+/** The class of an event: the `in` data source whose predicate takes it (they are disjoint), else `etc`. */
+export function textClass(source: string, type: string): TextClass {
+  const e = { source, type };
+  const s = SOURCES.find((k) => SOURCE_PREDICATES[k](e));
+  return s ? SOURCE_CLASS[s] : 'etc';
+}
+
+/**
+ * The class of an event row in SQL (alias-free column names), for the backfill; the contract test
+ * checks that the backfill gives what `textClass` appends.
+ */
 function classSql(): string {
   return `CASE WHEN type IN ('keystrokes', 'command') THEN (CASE source WHEN 'proxy' THEN 'pk' WHEN 'agent' THEN 'ak' ELSE 'etc' END)
     WHEN type IN ('process-start', 'process-stop', 'window') THEN 'app' WHEN type = 'output' THEN 'out' ELSE 'etc' END`;
