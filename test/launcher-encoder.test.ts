@@ -6,8 +6,10 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { resolveFfmpeg } from '../src/adapters/media/ffmpeg-locator.ts';
 import type { VideoCodec } from '../src/launcher/ivf-reader.ts';
-import { encoderArgs } from '../src/launcher/screen-capture.ts';
+import type { IvfFrame } from '../src/launcher/ivf-reader.ts';
+import { encoderArgs, ScreenCapture } from '../src/launcher/screen-capture.ts';
 import { tempDir } from './helpers/stores.ts';
+import { startXvfb, until } from './helpers/xvfb.ts';
 
 const run = promisify(execFile);
 
@@ -58,4 +60,41 @@ describe('screen encoder settings', () => {
       }
     });
   }
+});
+
+/**
+ * Keyframes are counted in encoded frames, not seconds: the real capture graph (x11grab,
+ * mpdecimate, AV1) on an Xvfb display whose background changes every half second, with a still
+ * pause between; every third frame is key whatever the pause.
+ */
+describe('screen capture keyframes', () => {
+  it('forces a keyframe after each N changed frames; a still screen adds none', async () => {
+    const binaries = await resolveFfmpeg(process.env.VIGIL_FFMPEG || undefined);
+    const x = await startXvfb({ size: '320x240', windowManager: false });
+    const frames: IvfFrame[] = [];
+    let exit: string | null = null;
+    const capture = new ScreenCapture(binaries, { width: 320, height: 240 }, { display: x.display, codec: 'av1', fps: 4, keyframeFrames: 3 }, {
+      header: () => undefined,
+      frame: (f) => frames.push(f),
+      change: () => undefined,
+      exit: (code, stderr) => (exit = `${code} ${stderr}`),
+    });
+    try {
+      capture.start();
+      await until('the first frame', () => frames.length > 0);
+      const colours = ['red', 'green', 'blue', 'yellow', 'cyan', 'magenta', 'white', 'gray', 'orange', 'purple'];
+      for (const [i, c] of colours.entries()) {
+        if (i === 5) await new Promise((r) => setTimeout(r, 2500)); // still: no frames, no keyframe due
+        await x.x('xsetroot', ['-solid', c]);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await until('the last colour', () => frames.length >= colours.length + 1, 5000).catch(() => null);
+      assert.equal(exit, null, 'ffmpeg still running');
+      assert.ok(frames.length >= colours.length + 1, `a frame per change: ${frames.length}`);
+      assert.deepEqual(frames.map((f) => f.keyframe), frames.map((_, i) => i % 3 === 0));
+    } finally {
+      await capture.stop();
+      await x.stop();
+    }
+  });
 });

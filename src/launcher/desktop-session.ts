@@ -22,8 +22,8 @@ export interface SessionOptions {
   /** Local time (ms) matching the session's start; event times and the video count from here. */
   origin: number;
   log: (line: string) => void;
-  /** For the benchmark: seconds between forced keyframes while the screen changes (default 300). */
-  keyframeSeconds?: number;
+  /** Encoded frames between keyframes (default KEYFRAME_FRAMES, screen-capture.ts). */
+  keyframeFrames?: number;
 }
 
 type EndKind = 'ended' | 'terminated' | 'fail-closed' | 'limit';
@@ -150,7 +150,7 @@ export class DesktopSession {
     const gotFrame = new Promise<void>((r) => (firstFrame = r));
     let exited: ((msg: string) => void) | null = null;
     const died = new Promise<string>((r) => (exited = r));
-    const capture = new ScreenCapture(setup.ffmpeg, setup.screen, { display: this.opts.display, codec, fps: this.opts.fps, keyframeSeconds: this.opts.keyframeSeconds }, {
+    const capture = new ScreenCapture(setup.ffmpeg, setup.screen, { display: this.opts.display, codec, fps: this.opts.fps, keyframeFrames: this.opts.keyframeFrames }, {
       header: (h) => {
         this.writer = new WebmWriter(h);
         this.pending.push(this.writer.init);

@@ -12,7 +12,7 @@ export interface LaunchOptions {
   spoolRoot: string;
   uploadWaitMs: number;
   log: (line: string) => void;
-  keyframeSeconds?: number;
+  keyframeFrames?: number;
   /** Called once the session is running (tests and the benchmark read the id). */
   onSession?: (sessionId: string) => void;
 }
@@ -49,7 +49,7 @@ export async function runLaunch(o: LaunchOptions): Promise<ExitCode> {
     throw err;
   }
 
-  const session = new DesktopSession(upload, answer, { display, fps: o.fps, spoolRoot: o.spoolRoot, uploadWaitMs: o.uploadWaitMs, origin, log: o.log, keyframeSeconds: o.keyframeSeconds }, capture);
+  const session = new DesktopSession(upload, answer, { display, fps: o.fps, spoolRoot: o.spoolRoot, uploadWaitMs: o.uploadWaitMs, origin, log: o.log, keyframeFrames: o.keyframeFrames }, capture);
   o.onSession?.(session.sessionId);
   // First Ctrl-C / SIGTERM: end the session in order (stop the program, upload, close). A second
   // one while it waits for the server: leave at once; the spool keeps what was not uploaded.

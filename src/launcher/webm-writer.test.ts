@@ -40,13 +40,15 @@ for (const codec of ['vp8', 'vp9', 'av1'] as const) {
       assert.deepEqual(frames.map((f) => f.ptsMs), [0, 1000, 2000, 3000, 4000, 5000]);
       assert.deepEqual(frames.map((f) => f.keyframe), [true, false, false, true, false, false]);
 
-      // Times as a still screen makes them: a long gap (400 s, beyond one cluster's 327 s) and
-      // a join point taken mid-cluster.
-      const times = [0, 1000, 2000, 400_000, 401_000, 402_500];
+      // Times as a still screen makes them: a long gap (400 s, beyond one cluster's 327 s) before
+      // the keyframe, another after it before an inter frame (which then opens a cluster of its
+      // own), and a join point taken mid-cluster.
+      const times = [0, 1000, 2000, 400_000, 401_000, 800_000];
       const w = new WebmWriter(reader.header!);
       const parts = [w.init, ...frames.slice(0, 5).map((f, i) => w.frame(times[i]!, f.keyframe, f.data))];
       const join = w.joinPoint();
       parts.push(w.frame(times[5]!, frames[5]!.keyframe, frames[5]!.data));
+      const lateJoin = w.joinPoint();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-webm-'));
       try {
         const file = path.join(dir, 'all.webm');
@@ -59,13 +61,16 @@ for (const codec of ['vp8', 'vp9', 'av1'] as const) {
         const packets = await probe(file);
         assert.deepEqual(packets.map((p) => p.t), times.map((t) => t / 1000));
         assert.deepEqual(packets.map((p) => p.key), [true, false, false, true, false, false]);
-        // Clusters start at keyframes only: two of them.
+        // A cluster at each keyframe, and one where the inter frame would overflow the keyframe's.
         const clusters = Buffer.concat(parts).toString('latin1').split('\x1f\x43\xb6\x75').length - 1;
-        assert.equal(clusters, 2);
-        // A viewer joining after frame 5 gets the header and the cluster from frame 4's keyframe.
+        assert.equal(clusters, 3);
+        // A viewer joining after frame 5 gets the header and the cluster from frame 4's keyframe,
+        // then the live stream; one joining at the end gets both clusters since that keyframe.
         const joined = path.join(dir, 'join.webm');
         fs.writeFileSync(joined, Buffer.concat([join, parts[6]!]));
-        assert.deepEqual((await probe(joined)).map((p) => p.t), [400, 401, 402.5]);
+        assert.deepEqual((await probe(joined)).map((p) => p.t), [400, 401, 800]);
+        assert.ok(lateJoin.equals(Buffer.concat([join, parts[6]!])), 'the late join point reaches back to the keyframe across the overflow cluster');
+        assert.equal((await run('ffmpeg', ['-v', 'error', '-i', joined, '-f', 'null', '-'])).stderr.trim(), '', 'decodes without errors from the keyframe');
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

@@ -7,9 +7,10 @@ import type { VideoCodec } from './ivf-reader.ts';
  * than the encoder; ffmpeg's own muxer holds a whole cluster back until the next one starts.
  *
  * Layout: EBML header, Segment of unknown size, Info, Tracks — the *init segment* a Media Source
- * needs first — then Clusters of unknown size, each starting at a keyframe. The timecode scale is
- * 10 ms so one cluster may span 327 s: keyframes (large on a 1080p screen) can then be minutes
- * apart. The server remuxes the result into a seekable file at session end.
+ * needs first — then Clusters of unknown size, each keyframe starting one. The timecode scale is
+ * 10 ms, so a cluster spans at most 327 s: when keyframes (large on a 1080p screen) are further
+ * apart, a new cluster starts with an inter frame (Matroska allows it; players decode on from the
+ * keyframe before). The server remuxes the result into a seekable file at session end.
  */
 
 const CODEC_ID: Record<VideoCodec, string> = { vp8: 'V_VP8', vp9: 'V_VP9', av1: 'V_AV1' };
@@ -66,8 +67,8 @@ export class WebmWriter {
   private lastTime = -1;
   /** Bytes of the init segment (header up to the first cluster), for viewers that join late. */
   readonly init: Buffer;
-  /** Bytes since the current cluster began (its keyframe first), for viewers that join late. */
-  private cluster: Buffer[] = [];
+  /** Bytes since the last keyframe (its cluster first), for viewers that join late. */
+  private sinceKey: Buffer[] = [];
 
   constructor(opts: { codec: VideoCodec; width: number; height: number; sequenceHeader?: Buffer }) {
     if (opts.codec === 'av1' && !opts.sequenceHeader) throw new Error('an AV1 track needs the sequence header for its CodecPrivate');
@@ -97,7 +98,7 @@ export class WebmWriter {
     const parts: Buffer[] = [];
     if (this.clusterStart === null || keyframe || t - this.clusterStart > MAX_RELATIVE) {
       this.clusterStart = t;
-      this.cluster = [];
+      if (keyframe) this.sinceKey = [];
       parts.push(idBytes(ID.Cluster), UNKNOWN_SIZE, uint(ID.Timecode, t));
     }
     const head = Buffer.alloc(4);
@@ -106,13 +107,13 @@ export class WebmWriter {
     head[3] = keyframe ? 0x80 : 0x00;
     parts.push(el(ID.SimpleBlock, Buffer.concat([head, data])));
     const out = Buffer.concat(parts);
-    this.cluster.push(out);
+    this.sinceKey.push(out);
     return out;
   }
 
-  /** What a viewer joining now needs: the init segment and the current cluster so far. */
+  /** What a viewer joining now needs: the init segment and everything from the last keyframe on. */
   joinPoint(): Buffer {
-    return Buffer.concat([this.init, ...this.cluster]);
+    return Buffer.concat([this.init, ...this.sinceKey]);
   }
 
   get timeMs(): number {
