@@ -17,7 +17,8 @@ import { recordResult } from './record.ts';
 
 /** Event-loop delay of the server process (ms) since the previous call. */
 interface Eld { p50: number; p99: number; max: number }
-interface Trace { gc: Array<[number, number, number]>; io: Array<[string, number]>; commits: Array<[number, number]> }
+/** commits: [start, ms holding the server's event loop, ms until durable (absent from older servers)]; flushes: WAL fdatasyncs [start, ms]. */
+interface Trace { gc: Array<[number, number, number]>; io: Array<[string, number]>; commits: Array<[number, number, number?]>; flushes?: Array<[number, number]> }
 interface Env { proxyPort: number; sshdPort: number; key: string; targetUser: string; eld(): Promise<Eld>; trace(): Promise<Trace> }
 
 const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average/, 'load average');
@@ -238,8 +239,11 @@ function traceReport(names: string[], res: number[][], starts: number[][], trace
     for (const [, , k] of gcs) kinds.set(k, (kinds.get(k) ?? 0) + 1);
     return `${gcs.length} gcs (${[...kinds].map(([k, n]) => `kind ${k}: ${n}`).join(', ')}) in ${f2((to - from) / 1000)} s, ${f2(gcs.reduce((a, [, d]) => a + d, 0))} ms, max ${f2(Math.max(0, ...gcs.map(([, d]) => d)))} ms`;
   };
-  const commits = trace.commits.filter(([st]) => st >= from && st <= to).map(([, d]) => d);
-  out.push(`server: ${total(trace.gc)}; bench: ${total(ownGc)}; commits: ${commits.length}, p50 ${f2(pct(commits, 50))} p99 ${f2(pct(commits, 99))} max ${f2(Math.max(0, ...commits))} ms`);
+  const during = trace.commits.filter(([st]) => st >= from && st <= to);
+  const commits = during.map(([, d]) => d);
+  const durable = during.map(([, d, all]) => all ?? d);
+  const flushes = (trace.flushes ?? []).filter(([st]) => st >= from && st <= to).map(([, d]) => d);
+  out.push(`server: ${total(trace.gc)}; bench: ${total(ownGc)}; commits: ${commits.length}, event loop held p50 ${f2(pct(commits, 50))} p99 ${f2(pct(commits, 99))} max ${f2(Math.max(0, ...commits))} ms, until durable p50 ${f2(pct(durable, 50))} p99 ${f2(pct(durable, 99))} ms; WAL flushes (thread pool): ${flushes.length}, p50 ${f2(pct(flushes, 50))} p99 ${f2(pct(flushes, 99))} max ${f2(Math.max(0, ...flushes))} ms`);
   names.forEach((name, j) => {
     // Worst 1 % of each path: how many overlap a commit or a GC of the server.
     const worst = res[j]!.map((ms, i) => ({ ms, t0: starts[j]![i]! })).sort((p, q) => q.ms - p.ms).slice(0, Math.ceil(res[j]!.length / 100));
