@@ -141,7 +141,7 @@ describe('SQLite durability (WAL flushed off the event loop)', () => {
     await store.close();
   });
 
-  it('keeps flushing the same -wal file across checkpoints, and waits for the last flush at close', async () => {
+  it('keeps flushing the same -wal file across checkpoints, and waits for the last flush at close', { timeout: 10_000 }, async () => {
     const { io, file, store } = await open();
     const inode = store.wal!.inode();
     for (let i = 0; i < 50; i++) await put(store, `row${i}`);
@@ -165,5 +165,8 @@ describe('SQLite durability (WAL flushed off the event loop)', () => {
     assert.equal(again.wal!.inode(), fs.statSync(`${file}-wal`).ino);
     assert.equal(await new DatabaseBlobStore(again).exists('after-checkpoint'), true);
     await again.close();
+    // A commit that races the close cannot be confirmed: it is refused, not left waiting forever.
+    store.wal!.committed();
+    await assert.rejects(store.wal!.durable(), /store is closed/);
   });
 });

@@ -86,7 +86,7 @@ export class WalSync {
 
   /** Waits for the last flush and closes the files. */
   async close(): Promise<void> {
-    await this.durable().catch(() => undefined);
+    while (!this.idle && !this.failure) await this.durable().catch(() => undefined);
     if (this.closed) return;
     this.closed = true;
     fs.closeSync(this.fd);
@@ -94,6 +94,10 @@ export class WalSync {
   }
 
   private start(): void {
+    if (this.closed && !this.failure) {
+      // A commit that raced the close: it cannot be confirmed durable any more, so it is not.
+      this.refuse(new Error('the store is closed: a commit made while it closed cannot be confirmed durable'));
+    }
     if (this.syncing || this.failure || this.closed) return;
     this.syncing = true;
     // Everything committed up to now is in the page cache: this flush covers it.
@@ -119,9 +123,14 @@ export class WalSync {
   }
 
   private fail(err: NodeJS.ErrnoException): void {
-    this.failure = new Error(`the database's write-ahead log could not be flushed to the disk (${err.code ?? err.message}); commits since the last flush may not be durable`, { cause: err });
+    this.refuse(new Error(`the database's write-ahead log could not be flushed to the disk (${err.code ?? err.message}); commits since the last flush may not be durable`, { cause: err }));
+  }
+
+  /** From now on every wait rejects with `failure`. */
+  private refuse(failure: Error): void {
+    this.failure = failure;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.reject(this.failure);
+    for (const w of waiters) w.reject(failure);
   }
 }
