@@ -10,6 +10,7 @@ import readline from 'node:readline';
 import { ADMIN_PASSWORD, Api, startTestServer } from '../test/helpers/server.ts';
 import { startSshd } from '../test/helpers/sshd.ts';
 import { tempDir } from '../test/helpers/stores.ts';
+import type { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.ts';
 
 const tmp = tempDir('vigil-bench-ssh-');
 const sshd = await startSshd();
@@ -46,7 +47,10 @@ const eld = monitorEventLoopDelay({ resolution: 1 });
 eld.enable();
 // `--trace` (VIGIL_BENCH_TRACE=1): garbage collections of this process, in wall-clock ms, printed on `trace`.
 const gcs: Array<[number, number, number]> = [];
-const commits: Array<[number, number]> = [];
+/** The proxy's group commits: [start, ms the event loop was held (statements up to COMMIT), ms until durable (WAL flushed)]. */
+const commits: Array<[number, number, number]> = [];
+/** The store's WAL flushes (fdatasync on the thread pool): [start, ms]. */
+const flushes: Array<[number, number]> = [];
 /** performance.now() → process.hrtime (CLOCK_MONOTONIC, the same in every process on this host), for traces across processes. */
 const gcOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
 if (process.env.VIGIL_BENCH_TRACE === '1') {
@@ -54,14 +58,25 @@ if (process.env.VIGIL_BENCH_TRACE === '1') {
     for (const e of list.getEntries()) gcs.push([e.startTime + gcOffset, e.duration, ((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0)]);
   }).observe({ entryTypes: ['gc'] });
   (globalThis as { __vigilTrace?: unknown[] }).__vigilTrace = [];
-  // The proxy's group commits (the SQLite part runs synchronously, on this event loop).
+  const wal = (t.server.store as Partial<SqliteStore>).wal;
+  let lastCommitAt = 0;
+  if (wal) {
+    const committed = wal.committed.bind(wal);
+    wal.committed = () => {
+      lastCommitAt = performance.now();
+      committed();
+    };
+    wal.onFlush = (start, ms) => void flushes.push([start + gcOffset, ms]);
+  }
+  // The proxy's group commits. Their statements run synchronously on this event loop up to the
+  // COMMIT (with better-sqlite3 every step resolves at once, in microtasks); the WAL flush after
+  // it runs on the thread pool while the loop goes on.
   const ingest = t.server.services.ingest;
   const batch = ingest.batch.bind(ingest);
   ingest.batch = (items) => {
     const t0 = performance.now();
     const p = batch(items);
-    // With better-sqlite3 every step resolves at once: the chain runs to the end in microtasks.
-    const done = (): void => void commits.push([t0 + gcOffset, performance.now() - t0]);
+    const done = (): void => void commits.push([t0 + gcOffset, (lastCommitAt > t0 ? lastCommitAt : performance.now()) - t0, performance.now() - t0]);
     p.then(done, done);
     return p;
   };
@@ -69,7 +84,7 @@ if (process.env.VIGIL_BENCH_TRACE === '1') {
 readline.createInterface({ input: process.stdin }).on('line', (l) => {
   if (l.trim() === 'trace') {
     const io = (globalThis as { __vigilTrace?: unknown[] }).__vigilTrace ?? [];
-    process.stdout.write(`${JSON.stringify({ trace: { gc: gcs, io, commits } })}\n`);
+    process.stdout.write(`${JSON.stringify({ trace: { gc: gcs, io, commits, flushes } })}\n`);
     return;
   }
   if (l.trim() !== 'eld') return;
