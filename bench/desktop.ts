@@ -227,7 +227,7 @@ interface Result {
   chunks: number;
   frames: number;
   keyframes: number;
-  /** Bytes in keyframes (the first and the final one, plus any forced every 300 s). */
+  /** Bytes in keyframes (the first and the final one, plus one forced every 600 encoded frames). */
   keyBytes: number;
   cpuSeconds: number;
 }
