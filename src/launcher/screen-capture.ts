@@ -16,7 +16,7 @@ export interface CaptureOptions {
 /**
  * Encoded frames from one keyframe to the next. A keyframe of a screen full of text costs
  * 40–60 KB, so they are rationed by what a viewer joining live or a seek must decode (every frame
- * since the last keyframe: ≈ 2.4 ms each for 1080p AV1 with dav1d, ≈ 1.5 s for 600), not by
+ * since the last keyframe: 2.3–3.1 ms each for 1080p AV1 with dav1d, 1.5–2 s for 600), not by
  * time: an idle screen makes no frames and needs no new keyframe.
  */
 export const KEYFRAME_FRAMES = 600;
