@@ -1,4 +1,5 @@
-// `npm run bench -- ssh [throughput|latency|sessions] [--mb N] [--text-mb N] [--runs N] [--samples N] [--sessions 100,300,500] [--seconds N] [--prof DIR] [--trace] [--compare DIR]`
+// `npm run bench -- ssh [throughput|latency|sessions] [--mb N] [--text-mb N] [--runs N] [--samples N] [--sessions 100,300,500] [--seconds N] [--prof DIR] [--trace] [--compare DIR] [--relay]`
+// latency `--relay`: adds a path through a bare node TCP relay (no SSH work) — what one more process hop costs;
 // latency `--trace`: where the worst keystrokes spent their time (legs through the proxy, GCs);
 // latency `--compare DIR`: a second server from another checkout takes turns with this one (A/B in
 // the same minutes; run with BENCH_NO_RECORD=1).
@@ -78,32 +79,38 @@ async function stopServer(child: ChildProcess): Promise<void> {
 /** Text output: a line of printable ASCII repeated (cheap for the target to produce, all of it goes into the cast). */
 const TEXT_LINE = 'vigil throughput line: the quick brown fox jumps over the lazy dog 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-function catThrough(env: Env, port: number, login: string, bytes: number, text = false): Promise<{ seconds: number; received: number }> {
+function catThrough(env: Env, port: number, login: string, bytes: number, text = false): Promise<{ seconds: number; received: number; firstByte: number }> {
   const command = text ? `yes '${TEXT_LINE}' | head -c ${bytes}` : `head -c ${bytes} /dev/zero`;
   const args = [...clientOptions(port, '-p'), '-o', 'BatchMode=yes', '-i', env.key, '-l', login, '127.0.0.1', command];
   const t0 = performance.now();
   const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let received = 0;
+  let firstByte = 0;
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (received += d.length));
+  child.stdout!.on('data', (d: Buffer) => {
+    if (received === 0) firstByte = (performance.now() - t0) / 1000;
+    received += d.length;
+  });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
     child.on('close', (code) => {
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0 || received !== bytes) reject(new Error(`ssh exited ${code}, ${received}/${bytes} bytes: ${err}`));
-      else resolve({ seconds, received });
+      else resolve({ seconds, received, firstByte });
     });
   });
 }
 
+interface Timed { rate: number; seconds: number; setup: number; dataRate: number; cpu: number; busy: number }
+
 /** One timed run with the proxy process's CPU (% of one core) and the machine's busy share over it. */
-async function timedCat(env: Env, pid: number, port: number, login: string, bytes: number, text: boolean): Promise<{ rate: number; cpu: number; busy: number; seconds: number }> {
+async function timedCat(env: Env, pid: number, port: number, login: string, bytes: number, text: boolean): Promise<Timed> {
   const c0 = cpuTicks(pid);
   const m0 = machineIdle();
   const res = await catThrough(env, port, login, bytes, text);
   const c1 = cpuTicks(pid);
   const m1 = machineIdle();
-  return { rate: res.received / 1e6 / res.seconds, seconds: res.seconds, cpu: ((c1 - c0) / TCK / res.seconds) * 100, busy: 100 * (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) };
+  return { rate: res.received / 1e6 / res.seconds, seconds: res.seconds, setup: res.firstByte, dataRate: res.received / 1e6 / (res.seconds - res.firstByte), cpu: ((c1 - c0) / TCK / res.seconds) * 100, busy: 100 * (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) };
 }
 
 async function throughput(env: Env, pid: number, args: string[]): Promise<string[]> {
@@ -115,21 +122,21 @@ async function throughput(env: Env, pid: number, args: string[]): Promise<string
     { name: 'proxy, recording on', port: env.proxyPort, login: 'bench:rec' },
     { name: 'proxy, recording off', port: env.proxyPort, login: 'bench:norec' },
   ];
-  const best = new Map<string, { rate: number; cpu: number; busy: number }>();
+  const best = new Map<string, Timed>();
   const loads: string[] = [];
   for (let r = 0; r < runs; r += 1) {
     for (const p of paths) {
       loads.push(`${p.name} run ${r + 1}: ${uptime()}`);
       const res = await timedCat(env, pid, p.port, p.login, bytes, false);
-      console.log(`throughput ${p.name} run ${r + 1}: ${f2(res.seconds)} s, ${f2(res.rate)} MB/s, proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
+      console.log(`throughput ${p.name} run ${r + 1}: ${f2(res.seconds)} s (first byte after ${f2(res.setup)} s), ${f2(res.rate)} MB/s (${f2(res.dataRate)} after the first byte), proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
       if (res.rate > (best.get(p.name)?.rate ?? 0)) best.set(p.name, res);
     }
   }
   const direct = best.get('direct')!.rate;
-  const lines = [`### throughput: \`ssh … 'head -c ${bytes} /dev/zero'\` (OpenSSH client, loopback sshd), best of ${runs}`, '', '| path | MB/s | ratio to direct | proxy process CPU % (1 core = 100) | machine busy % (2 cores) |', '|---|---:|---:|---:|---:|'];
+  const lines = [`### throughput: \`ssh … 'head -c ${bytes} /dev/zero'\` (OpenSSH client, loopback sshd), best of ${runs}`, '', '| path | MB/s | ratio to direct | first byte after s | MB/s after the first byte (ratio) | proxy process CPU % (1 core = 100) | machine busy % (2 cores) |', '|---|---:|---:|---:|---:|---:|---:|'];
   for (const p of paths) {
     const b = best.get(p.name)!;
-    lines.push(`| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / direct)} | ${f2(b.cpu)} | ${f2(b.busy)} |`);
+    lines.push(`| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / direct)} | ${f2(b.setup)} | ${f2(b.dataRate)} (${f2(b.dataRate / best.get('direct')!.dataRate)}) | ${f2(b.cpu)} | ${f2(b.busy)} |`);
   }
   lines.push('', `Goal: ≥ 0.80 of direct (recording on). Load before each run: ${loads.join('; ')}.`, '');
   // Text output is the case where everything goes into the cast (NUL bytes are dropped): the
@@ -137,21 +144,21 @@ async function throughput(env: Env, pid: number, args: string[]): Promise<string
   const textMb = Number(opt(args, 'text-mb', '100'));
   if (textMb > 0) {
     const tbytes = textMb * 1_000_000;
-    const tbest = new Map<string, { rate: number; cpu: number; busy: number }>();
+    const tbest = new Map<string, Timed>();
     const tloads: string[] = [];
     for (let r = 0; r < runs; r += 1) {
       for (const p of paths) {
         tloads.push(`${p.name} run ${r + 1}: ${uptime()}`);
         const res = await timedCat(env, pid, p.port, p.login, tbytes, true);
-        console.log(`throughput text ${p.name} run ${r + 1}: ${f2(res.seconds)} s, ${f2(res.rate)} MB/s, proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
+        console.log(`throughput text ${p.name} run ${r + 1}: ${f2(res.seconds)} s (first byte after ${f2(res.setup)} s), ${f2(res.rate)} MB/s (${f2(res.dataRate)} after the first byte), proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
         if (res.rate > (tbest.get(p.name)?.rate ?? 0)) tbest.set(p.name, res);
       }
     }
     const tdirect = tbest.get('direct')!.rate;
-    lines.push(`Text output, \`yes '<${TEXT_LINE.length}-char line>' | head -c ${tbytes}\` (every byte recorded into the cast), best of ${runs}:`, '', '| path | MB/s | ratio to direct | proxy process CPU % | machine busy % |', '|---|---:|---:|---:|---:|');
+    lines.push(`Text output, \`yes '<${TEXT_LINE.length}-char line>' | head -c ${tbytes}\` (every byte recorded into the cast), best of ${runs}:`, '', '| path | MB/s | ratio to direct | first byte after s | MB/s after the first byte (ratio) | proxy process CPU % | machine busy % |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const p of paths) {
       const b = tbest.get(p.name)!;
-      lines.push(`| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / tdirect)} | ${f2(b.cpu)} | ${f2(b.busy)} |`);
+      lines.push(`| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / tdirect)} | ${f2(b.setup)} | ${f2(b.dataRate)} (${f2(b.dataRate / tbest.get('direct')!.dataRate)}) | ${f2(b.cpu)} | ${f2(b.busy)} |`);
     }
     lines.push('', `Load before each run: ${tloads.join('; ')}.`, '');
   }
@@ -254,6 +261,19 @@ function traceReport(names: string[], res: number[][], starts: number[][], trace
   return out;
 }
 
+/** A node process that only forwards bytes between its port and `target` (TCP_NODELAY both ways). */
+async function startRelay(target: number): Promise<{ port: number; child: ChildProcess }> {
+  const code = `const net = require('node:net');
+const srv = net.createServer((c) => { c.setNoDelay(true); const t = net.connect(${target}, '127.0.0.1'); t.setNoDelay(true); c.pipe(t); t.pipe(c); c.on('error', () => t.destroy()); t.on('error', () => c.destroy()); });
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
+    child.once('exit', (c) => reject(new Error(`relay exited ${c}`)));
+  });
+  return { port, child };
+}
+
 async function latency(env: Env, args: string[], other?: { env: Env; dir: string }): Promise<string[]> {
   const samples = Number(opt(args, 'samples', '1000'));
   const privateKey = fs.readFileSync(env.key);
@@ -269,6 +289,10 @@ async function latency(env: Env, args: string[], other?: { env: Env; dir: string
     const key = fs.readFileSync(other.env.key);
     paths.push({ name: `proxy (${other.dir}), recording on`, port: other.env.proxyPort, user: 'bench:rec', key }, { name: `proxy (${other.dir}), recording off`, port: other.env.proxyPort, user: 'bench:norec', key });
   }
+  // `--relay`: a bare TCP relay in its own node process (no SSH, no recording) in front of the
+  // same sshd: the cost of one more process hop on this machine, which any proxy pays.
+  const relay = args.includes('--relay') ? await startRelay(env.sshdPort) : undefined;
+  if (relay) paths.push({ name: 'bare TCP relay (node) → sshd', port: relay.port, user: env.targetUser, key: privateKey });
   const res: number[][] = paths.map(() => []);
   const starts: number[][] = paths.map(() => []);
   const tracing = args.includes('--trace');
@@ -301,6 +325,7 @@ async function latency(env: Env, args: string[], other?: { env: Env; dir: string
     console.log(traceReport(paths.map((p) => p.name), res, starts, await env.trace(), ownGc).join('\n'));
   }
   for (const s of sessions) s.close();
+  relay?.child.kill();
   const d = res[0]!;
   const lines = [`### latency: keystroke → echo, ssh2 client in-process, \`cat\` on a raw pty, ${d.length} samples per path, interleaved`, '', '| path | p50 ms | p99 ms | max ms | added p50 ms | added p99 ms |', '|---|---:|---:|---:|---:|---:|'];
   paths.forEach((p, j) => {
@@ -356,6 +381,12 @@ async function sessionsBench(env: Env, pid: number, args: string[]): Promise<str
     const cpu = ((c1 - c0) / TCK / el) * 100;
     const rss = rssMb(pid);
     const e = await env.eld();
+    if (args.includes('--trace')) {
+      // The proxy's group commits in the measured window: how long each held the event loop.
+      const from = t0 + gcOffset;
+      const held = (await env.trace()).commits.filter(([start]) => start >= from).map(([, h]) => h);
+      console.log(`sessions ${n}: ${held.length} group commits held the event loop p50 ${f2(pct(held, 50))} p99 ${f2(pct(held, 99))} max ${f2(Math.max(...held))} ms`);
+    }
     const rxRate = (rx - rx0) / 1024 / el; // rx is reported every 5 s: approximate
     console.log(`sessions ${n}: open ${open} (errors ${errors}) in ${ms} ms, proxy CPU ${f2(cpu)} %, RSS ${f2(rss)} MB (before ${f2(rss0)}), client rx ${f2(rxRate)} KB/s, event-loop delay p99 ${e.p99} max ${e.max} ms, client CPU ${f2(clientCpu)} %, machine busy ${f2(machineBusy)} %`);
     lines.push(`| ${n} | ${open} | ${f2(ms / 1000)} | ${f2(cpu)} | ${f2(rss)} | ${f2(rxRate)} | ${f2(e.p99)} / ${f2(e.max)} | ${f2(clientCpu)} | ${f2(machineBusy)} | ${load} |`);

@@ -76,6 +76,29 @@ for (const stack of STACKS) {
       await assert.rejects(ingest.chunk(sessions[0]!.id, 1, Buffer.from('tampered')), /already received with different content/);
     });
 
+    it('commits a large tick in parts, letting the event loop turn between them', async () => {
+      const { ingest } = t.server.services;
+      const log: string[] = [];
+      const sizes: number[] = [];
+      const counting = {
+        batch: (items: Parameters<typeof ingest.batch>[0]) => {
+          log.push('batch');
+          sizes.push(items.length);
+          return ingest.batch(items);
+        },
+      };
+      const writer = new RecordingWriter(counting, { sessionsPerCommit: 8 });
+      const sessions = await Promise.all(Array.from({ length: 20 }, () => open(true)));
+      const writes = sessions.map((s, i) => writer.chunk(s.id, 0, Buffer.from(`[0.1, "o", "part ${i}"]\n`)));
+      // What a socket read would be: an I/O-phase callback queued in the same turn as the writes.
+      setImmediate(() => log.push('io'));
+      await Promise.all(writes);
+      assert.deepEqual(sizes, [8, 8, 4], 'three transactions of at most 8 sessions');
+      assert.ok(log.indexOf('io') > 0 && log.indexOf('io') < log.lastIndexOf('batch'), `the loop turned between parts: ${log.join(',')}`);
+      const rows = await db().selectFrom('sessions').select(['id', 'chunk_count']).where('id', 'in', sessions.map((s) => s.id)).execute();
+      assert.deepEqual(rows.map((r) => Number(r.chunk_count)), sessions.map(() => 1), 'every part stored');
+    });
+
     it('takes replays and gaps through the checked path, and fails only the session that is wrong', async () => {
       const { ingest } = t.server.services;
       const writer = new RecordingWriter(ingest);

@@ -10,11 +10,20 @@ interface Pending {
 const EAGER_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Sessions per transaction. With the embedded store a transaction's statements run synchronously
+ * on the proxy's event loop (≈ 1 ms per session with output, events and their search index), so
+ * the sessions of one tick are committed in parts of this many, the loop turning in between:
+ * keystrokes of every session are relayed between parts instead of waiting for all of them.
+ */
+export const SESSIONS_PER_COMMIT = 32;
+
+/**
  * Group commit for every session the proxy holds. Recorders hand their chunks, events and
  * heartbeats here; what arrives in the same turn of the event loop (all recorders flush on one
- * shared tick, see `every`) is stored in one `IngestService.batch` — one transaction, one commit —
- * instead of a few commits per session per second. While a commit runs, new writes queue for the
- * next one. Each write's promise settles when its own part is durable (or failed).
+ * shared tick, see `every`) is stored in `IngestService.batch` calls of up to SESSIONS_PER_COMMIT
+ * sessions each — one transaction, one commit per part — instead of a few commits per session per
+ * second. While a commit runs, new writes queue for the next one. Each write's promise settles
+ * when its own part is durable (or failed).
  */
 export class RecordingWriter {
   private queue = new Map<string, Pending>();
@@ -23,7 +32,14 @@ export class RecordingWriter {
   private scheduled = false;
   private readonly tickers = new Map<number, { fns: Set<() => void>; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly ingest: Pick<IngestService, 'batch'>) {}
+  private readonly perCommit: number;
+
+  constructor(
+    private readonly ingest: Pick<IngestService, 'batch'>,
+    opts: { sessionsPerCommit?: number } = {},
+  ) {
+    this.perCommit = Math.max(1, opts.sessionsPerCommit ?? SESSIONS_PER_COMMIT);
+  }
 
   chunk(sessionId: string, seq: number, data: Buffer): Promise<void> {
     this.queuedBytes += data.length;
@@ -96,16 +112,23 @@ export class RecordingWriter {
     this.queuedBytes = 0;
     this.running = true;
     try {
-      const results = await this.ingest.batch(batch.map((p) => p.item));
-      batch.forEach((p, i) => {
-        const err = results[i];
-        for (const w of p.waiters) {
-          if (err === undefined) w.resolve();
-          else w.reject(err);
+      for (let i = 0; i < batch.length; i += this.perCommit) {
+        // Let sockets and timers run between parts (the statements of a part hold the loop).
+        if (i > 0) await new Promise<void>((r) => setImmediate(r));
+        const part = batch.slice(i, i + this.perCommit);
+        try {
+          const results = await this.ingest.batch(part.map((p) => p.item));
+          part.forEach((p, k) => {
+            const err = results[k];
+            for (const w of p.waiters) {
+              if (err === undefined) w.resolve();
+              else w.reject(err);
+            }
+          });
+        } catch (err) {
+          for (const p of part) for (const w of p.waiters) w.reject(err);
         }
-      });
-    } catch (err) {
-      for (const p of batch) for (const w of p.waiters) w.reject(err);
+      }
     } finally {
       this.running = false;
       if (this.queue.size > 0) this.schedule();
