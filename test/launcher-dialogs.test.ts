@@ -31,11 +31,11 @@ describe('launcher dialogs are not user activity', () => {
       // xmessage -center: the middle of the 640×480 screen is inside the dialog's area.
       assert.ok(rect!.x < 320 && rect!.x + rect!.width > 320 && rect!.y < 240 && rect!.y + rect!.height > 240, JSON.stringify(rect));
       assert.ok(rect!.width < 640 || rect!.height < 480, 'the dialog does not cover the whole screen');
-      const tree = await x.x('xwininfo', ['-root', '-tree']);
+      const tree = await x.tree();
       assert.ok(tree.includes(DIALOG_INSTANCE));
       await until('the end of the settling time', () => !dialogs.quiet, 3000);
       // The dialog times out after 3 s: its area stays masked for the settling time, then clears.
-      await until('the dialog to go', async () => !(await x.x('xwininfo', ['-root', '-tree'])).includes(DIALOG_INSTANCE), 10_000);
+      await until('the dialog to go', async () => !(await x.tree()).includes(DIALOG_INSTANCE), 10_000);
       await until('the mask to clear', () => dialogs.mask().length === 0, 5000);
       await until('quiet to end', () => !dialogs.quiet, 3000);
     } finally {

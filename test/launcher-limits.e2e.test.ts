@@ -61,7 +61,7 @@ describe('desktop launcher limits: inactivity timeout and maximum session length
     await setLimits(0, 0);
 
     // A warning half-way through a one-minute limit, on each display.
-    const warned = async (x: XDisplay) => (await x.x('xwininfo', ['-root', '-tree'])).includes('Vigil: your session will end soon');
+    const warned = async (x: XDisplay) => (await x.tree()).includes('Vigil: your session will end soon');
     await until('the inactivity warning', () => warned(idleDisplay), 45_000);
     await until('the maximum-length warning', () => warned(busyDisplay), 45_000);
     assert.ok(isAlive(idlePid) && isAlive(busyPid), 'a warning does not end the session');

@@ -73,7 +73,7 @@ describe('desktop launcher: rdp kind (xfreerdp against a FreeRDP shadow server)'
     const id = await run.sessionId;
     const client = await run.programPid;
     // The RDP client's window shows the remote desktop on the workstation's display.
-    await until('the xfreerdp window', async () => (await workstation.x('xwininfo', ['-root', '-tree'])).includes(`FreeRDP: 127.0.0.1:${rdpPort}`), 30_000);
+    await until('the xfreerdp window', async () => (await workstation.tree()).includes(`FreeRDP: 127.0.0.1:${rdpPort}`), 30_000);
     assert.deepEqual(allCommandLines().filter((c) => c.includes(rdpPassword)), [], 'the password is on no command line');
     assert.ok(fs.readFileSync(`/proc/${client}/cmdline`, 'utf8').includes('/from-stdin:force'));
     await until('recorded chunks', async () => (await session(id)).recording.chunks >= 3, 20_000).catch(async (err: Error) => {
@@ -97,6 +97,6 @@ describe('desktop launcher: rdp kind (xfreerdp against a FreeRDP shadow server)'
     assert.match(run.lines.join('\n'), /the launched program exited \(code [1-9]\d*\)/);
     const s = await session(id);
     assert.equal(s.status, 'ended');
-    assert.ok(!(await workstation.x('xwininfo', ['-root', '-tree'])).includes(`FreeRDP: 127.0.0.1:${rdpPort}`));
+    assert.ok(!(await workstation.tree()).includes(`FreeRDP: 127.0.0.1:${rdpPort}`));
   });
 });

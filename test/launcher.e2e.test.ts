@@ -101,14 +101,14 @@ describe('desktop launcher (vigil launch)', () => {
     // A message opens a real X dialog carrying the administrator's text.
     const text = `Please save your work ${Math.random().toString(36).slice(2, 8)}`;
     assert.equal((await admin.post(`/api/v1/sessions/${id}/message`, { text })).status, 202);
-    await until('the message dialog', async () => (await x.x('xwininfo', ['-root', '-tree'])).includes(text));
+    await until('the message dialog', async () => (await x.tree()).includes(text));
     assert.ok(programPids(id).length >= 3, 'a message leaves the program running');
 
     const pids = programPids(id);
     assert.equal((await admin.post(`/api/v1/sessions/${id}/terminate`, { message: 'end of the audit test' })).status, 202);
     assert.equal(await run.exit, 7, run.lines.join('\n'));
     assert.deepEqual(pids.filter(isAlive), [], 'every process of the launched program is gone');
-    assert.ok((await x.x('xwininfo', ['-root', '-tree'])).includes('end of the audit test'), 'the terminate dialog is shown');
+    assert.ok((await x.tree()).includes('end of the audit test'), 'the terminate dialog is shown');
 
     const s = await session(id);
     assert.equal(s.status, 'terminated');

@@ -8,6 +8,11 @@ export interface XDisplay {
   env: Record<string, string>;
   /** Runs an X11 tool (xdotool, xprop, xwininfo) on this display. */
   x(bin: string, args: string[]): Promise<string>;
+  /**
+   * `xwininfo -root -tree`, tried again when a window vanishes while the tree is walked (xwininfo
+   * then fails with "Can't query window tree": a dialog closing is exactly what tests wait for).
+   */
+  tree(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -36,10 +41,21 @@ export async function startXvfb(opts: { size?: string; windowManager?: boolean }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  const tree = async (): Promise<string> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await x('xwininfo', ['-root', '-tree']);
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
   return {
     display,
     env,
     x,
+    tree,
     stop: async () => {
       wm?.kill();
       xvfb.kill();
