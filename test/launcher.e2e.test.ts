@@ -135,7 +135,10 @@ describe('desktop launcher (vigil launch)', () => {
     const typingChanges = changes.filter((e) => e.at >= typingFrom + 1000 && e.at <= typingTo + 1000);
     assert.ok(typingChanges.length >= 3, `screen changes while typing: ${typingChanges.length}`);
     for (const c of typingChanges) assert.ok((c.details!.magnitude as number) > 0 && (c.details!.magnitude as number) < 0.2, JSON.stringify(c));
-    assert.deepEqual(changes.filter((e) => e.at > staticFrom + 1000 && e.at < staticTo), [], 'no screen change while still');
+    // As with the frames above, one late repaint of the re-activated window may land in the still
+    // period on a busy machine (seen in CI: one change of 2 %); a changing screen gives one a second.
+    const stillChanges = changes.filter((e) => e.at > staticFrom + 1000 && e.at < staticTo);
+    assert.ok(stillChanges.length <= 1, `screen changes while still: ${JSON.stringify(stillChanges)}`);
     const windows = ev.filter((e) => e.type === 'window' && e.at >= typingTo).map((e) => `${e.details!.app}:${e.text}`);
     assert.deepEqual(windows.slice(0, 2), ['XLogo:xlogo', 'Xedit:xedit']);
     assert.ok(ev.some((e) => e.type === 'terminate' && e.source === 'launcher'));
