@@ -213,10 +213,17 @@ export class OwnDialogs {
       return;
     }
     this.scanning = true;
+    let failures = 0;
     try {
       for (;;) {
         this.again = false;
         const tree = await runText('xwininfo', ['-root', '-tree'], { DISPLAY: this.display }, 5000).catch(() => null);
+        // xwininfo fails when a window goes away while it walks the tree — as a closing dialog
+        // does: read again rather than keep the old answer (a few times, then wait for the next event).
+        if (tree === null && !this.stopped && ++failures < 8) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
         if (tree !== null) {
           const now = Date.now();
           const found = parseDialogWindows(tree, this.opts.margin ?? 40);
