@@ -114,53 +114,42 @@ async function timedCat(env: Env, pid: number, port: number, login: string, byte
 }
 
 async function throughput(env: Env, pid: number, args: string[]): Promise<string[]> {
-  const mb = Number(opt(args, 'mb', '500'));
-  const bytes = mb * 1_000_000;
+  const bytes = Number(opt(args, 'mb', '500')) * 1_000_000;
   const runs = Number(opt(args, 'runs', '2'));
   const paths = [
     { name: 'direct', port: env.sshdPort, login: env.targetUser },
     { name: 'proxy, recording on', port: env.proxyPort, login: 'bench:rec' },
     { name: 'proxy, recording off', port: env.proxyPort, login: 'bench:norec' },
   ];
-  const best = new Map<string, Timed>();
-  const loads: string[] = [];
-  for (let r = 0; r < runs; r += 1) {
-    for (const p of paths) {
-      loads.push(`${p.name} run ${r + 1}: ${uptime()}`);
-      const res = await timedCat(env, pid, p.port, p.login, bytes, false);
-      console.log(`throughput ${p.name} run ${r + 1}: ${f2(res.seconds)} s (first byte after ${f2(res.setup)} s), ${f2(res.rate)} MB/s (${f2(res.dataRate)} after the first byte), proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
-      if (res.rate > (best.get(p.name)?.rate ?? 0)) best.set(p.name, res);
-    }
-  }
-  const direct = best.get('direct')!.rate;
-  const lines = [`### throughput: \`ssh … 'head -c ${bytes} /dev/zero'\` (OpenSSH client, loopback sshd), best of ${runs}`, '', '| path | MB/s | ratio to direct | first byte after s | MB/s after the first byte (ratio) | proxy process CPU % (1 core = 100) | machine busy % (2 cores) |', '|---|---:|---:|---:|---:|---:|---:|'];
-  for (const p of paths) {
-    const b = best.get(p.name)!;
-    lines.push(`| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / direct)} | ${f2(b.setup)} | ${f2(b.dataRate)} (${f2(b.dataRate / best.get('direct')!.dataRate)}) | ${f2(b.cpu)} | ${f2(b.busy)} |`);
-  }
-  lines.push('', `Goal: ≥ 0.80 of direct (recording on). Load before each run: ${loads.join('; ')}.`, '');
-  // Text output is the case where everything goes into the cast (NUL bytes are dropped): the
-  // recorder's JSON encoding and the storage of every byte are in the path.
-  const textMb = Number(opt(args, 'text-mb', '100'));
-  if (textMb > 0) {
-    const tbytes = textMb * 1_000_000;
-    const tbest = new Map<string, Timed>();
-    const tloads: string[] = [];
+  /** `runs` rounds over the paths; the best run of each path, as table rows, and the load before each run. */
+  const measure = async (n: number, text: boolean): Promise<{ rows: string[]; loads: string }> => {
+    const best = new Map<string, Timed>();
+    const loads: string[] = [];
     for (let r = 0; r < runs; r += 1) {
       for (const p of paths) {
-        tloads.push(`${p.name} run ${r + 1}: ${uptime()}`);
-        const res = await timedCat(env, pid, p.port, p.login, tbytes, true);
-        console.log(`throughput text ${p.name} run ${r + 1}: ${f2(res.seconds)} s (first byte after ${f2(res.setup)} s), ${f2(res.rate)} MB/s (${f2(res.dataRate)} after the first byte), proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
-        if (res.rate > (tbest.get(p.name)?.rate ?? 0)) tbest.set(p.name, res);
+        loads.push(`${p.name} run ${r + 1}: ${uptime()}`);
+        const res = await timedCat(env, pid, p.port, p.login, n, text);
+        console.log(`throughput${text ? ' text' : ''} ${p.name} run ${r + 1}: ${f2(res.seconds)} s (first byte after ${f2(res.setup)} s), ${f2(res.rate)} MB/s (${f2(res.dataRate)} after the first byte), proxy CPU ${f2(res.cpu)} %, machine busy ${f2(res.busy)} %`);
+        if (res.rate > (best.get(p.name)?.rate ?? 0)) best.set(p.name, res);
       }
     }
-    const tdirect = tbest.get('direct')!.rate;
-    lines.push(`Text output, \`yes '<${TEXT_LINE.length}-char line>' | head -c ${tbytes}\` (every byte recorded into the cast), best of ${runs}:`, '', '| path | MB/s | ratio to direct | first byte after s | MB/s after the first byte (ratio) | proxy process CPU % | machine busy % |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const p of paths) {
-      const b = tbest.get(p.name)!;
-      lines.push(`| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / tdirect)} | ${f2(b.setup)} | ${f2(b.dataRate)} (${f2(b.dataRate / tbest.get('direct')!.dataRate)}) | ${f2(b.cpu)} | ${f2(b.busy)} |`);
-    }
-    lines.push('', `Load before each run: ${tloads.join('; ')}.`, '');
+    const direct = best.get('direct')!;
+    const rows = paths.map((p) => {
+      const b = best.get(p.name)!;
+      return `| ${p.name} | ${f2(b.rate)} | ${f2(b.rate / direct.rate)} | ${f2(b.setup)} | ${f2(b.dataRate)} (${f2(b.dataRate / direct.dataRate)}) | ${f2(b.cpu)} | ${f2(b.busy)} |`;
+    });
+    return { rows, loads: loads.join('; ') };
+  };
+  const zero = await measure(bytes, false);
+  const lines = [`### throughput: \`ssh … 'head -c ${bytes} /dev/zero'\` (OpenSSH client, loopback sshd), best of ${runs}`, '', '| path | MB/s | ratio to direct | first byte after s | MB/s after the first byte (ratio) | proxy process CPU % (1 core = 100) | machine busy % (2 cores) |', '|---|---:|---:|---:|---:|---:|---:|', ...zero.rows];
+  lines.push('', `Goal: ≥ 0.80 of direct (recording on). Load before each run: ${zero.loads}.`, '');
+  // Text output is the case where everything goes into the cast (NUL bytes are dropped): the
+  // recorder's JSON encoding and the storage of every byte are in the path.
+  const tbytes = Number(opt(args, 'text-mb', '100')) * 1_000_000;
+  if (tbytes > 0) {
+    const text = await measure(tbytes, true);
+    lines.push(`Text output, \`yes '<${TEXT_LINE.length}-char line>' | head -c ${tbytes}\` (every byte recorded into the cast), best of ${runs}:`, '', '| path | MB/s | ratio to direct | first byte after s | MB/s after the first byte (ratio) | proxy process CPU % | machine busy % |', '|---|---:|---:|---:|---:|---:|---:|', ...text.rows);
+    lines.push('', `Load before each run: ${text.loads}.`, '');
   }
   return lines;
 }
@@ -267,6 +256,7 @@ async function startRelay(target: number): Promise<{ port: number; child: ChildP
 const srv = net.createServer((c) => { c.setNoDelay(true); const t = net.connect(${target}, '127.0.0.1'); t.setNoDelay(true); c.pipe(t); t.pipe(c); c.on('error', () => t.destroy()); t.on('error', () => c.destroy()); });
 srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill()); // not left behind when the bench fails midway
   const port = await new Promise<number>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
     child.once('exit', (c) => reject(new Error(`relay exited ${c}`)));
