@@ -43,6 +43,27 @@ describe('launcher dialogs are not user activity', () => {
     }
   });
 
+  it('follows a dialog the window manager or the user moves: the mask moves with it and the move is quiet', async () => {
+    const dialogs = new OwnDialogs(x.display, { settleMs: 800, margin: 10 });
+    try {
+      dialogs.show('Vigil: moving dialog', 'This dialog will be moved', { timeoutSeconds: 20 });
+      const [first] = await until('the dialog window', () => (dialogs.mask().length === 1 ? dialogs.mask() : null));
+      await until('the end of the settling time', () => !dialogs.quiet, 5000);
+      const id = (await x.x('xdotool', ['search', '--classname', DIALOG_INSTANCE])).trim().split('\n')[0]!;
+      await x.x('xdotool', ['windowmove', '--sync', id, '15', '330']);
+      const moved = await until('the moved window in the tree', async () => {
+        const r = parseDialogWindows(await x.tree(), 10)[0];
+        return r && (r.x !== first!.x || r.y !== first!.y) ? r : null;
+      });
+      // Read again within a second or so: the new place is masked, quiet again for the settling time.
+      await until('the mask to follow', () => dialogs.mask().some((r) => r.x === moved.x && r.y === moved.y && r.width === moved.width), 3000);
+      assert.equal(dialogs.quiet, true, 'a dialog that moved settles again');
+      await until('the old place to leave the mask', () => !dialogs.mask().some((r) => r.x === first!.x && r.y === first!.y), 3000);
+    } finally {
+      dialogs.stop();
+    }
+  });
+
   it('the active-window watcher leaves no xprop behind once stopped, even with changes in flight', async () => {
     const xprops = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try {

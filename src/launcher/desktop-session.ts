@@ -48,6 +48,8 @@ export class DesktopSession {
   private endRequested!: (e: Ending) => void;
   private readonly endPromise: Promise<Ending>;
   private lastActivity = Date.now();
+  /** What counted as the user's last activity (logged when it withdraws an inactivity warning). */
+  private lastActivitySource = 'the session start';
   /** The launcher's own dialogs: their screen changes and focus moves are not the user's. */
   private readonly dialogs: OwnDialogs;
   /** Frame times from the encoder's time stamps. */
@@ -131,7 +133,7 @@ export class DesktopSession {
     if (this.captureSetup) await this.startCapture(this.captureSetup, codec);
 
     this.windows = new ActiveWindowWatcher(this.opts.display, (w) => {
-      if (w.instance !== DIALOG_INSTANCE && !this.dialogs.quiet) this.lastActivity = Date.now();
+      if (w.instance !== DIALOG_INSTANCE && !this.dialogs.quiet) this.active(`the active window changed to ${JSON.stringify(w.app)}`);
       this.uplink.event('window', this.now(), w.title, { app: w.app, instance: w.instance, pid: w.pid, window: w.window });
     });
     this.windows.start();
@@ -166,7 +168,7 @@ export class DesktopSession {
       },
       change: (fraction, outside) => {
         if (fraction <= 0) return;
-        if (outside > 0 && !this.dialogs.quiet) this.lastActivity = Date.now();
+        if (outside > 0 && !this.dialogs.quiet) this.active(`${(outside * 100).toFixed(2)} % of the screen changed outside Vigil's dialogs`);
         this.uplink.event('screen-change', this.now(), '', { magnitude: Math.round(fraction * 10000) / 10000 });
       },
       mask: () => this.dialogs.mask(),
@@ -183,6 +185,11 @@ export class DesktopSession {
       await capture.stop();
       throw new LauncherError(EXIT.captureImpossible, `cannot record the screen: ${first}`);
     }
+  }
+
+  private active(source: string): void {
+    this.lastActivity = Date.now();
+    this.lastActivitySource = source;
   }
 
   private dialog(title: string, text: string, opts: { timeoutSeconds?: number } = {}): void {
@@ -231,8 +238,9 @@ export class DesktopSession {
       this.warned.add(name);
       const secs = Math.ceil((limitMs - elapsed) / 1000);
       this.dialog('Vigil: your session will end soon', `Your session will end in ${secs} seconds: ${what === 'no activity' ? 'it has been inactive' : 'it reached the maximum session length'}.`, { timeoutSeconds: secs + 30 });
-    } else if (name === 'inactivity' && elapsed < limitMs - lead) {
+    } else if (name === 'inactivity' && elapsed < limitMs - lead && this.warned.has(name)) {
       this.warned.delete(name);
+      this.opts.log(`session ${this.sessionId}: active again after the inactivity warning (${this.lastActivitySource}); the inactivity timer starts over`);
     }
   }
 

@@ -153,8 +153,10 @@ export function parseDialogWindows(tree: string, margin = 0): Rect[] {
  * going away changes the screen (and moves the focus) without the user doing anything, so those
  * changes must not count as the user's activity — else an inactivity warning would keep an idle
  * session alive. `quiet` is true until a new dialog's window has been found and for `settleMs`
- * after one appears or goes; `mask()` gives the areas of the dialogs shown (and of those gone
- * within `settleMs`), whose screen changes are not the user's.
+ * after one appears, moves or goes; `mask()` gives the areas of the dialogs shown (and of those
+ * gone within `settleMs`), whose screen changes are not the user's. While a dialog is shown its
+ * window is read again every `followMs`: a window manager reparents a new window (it sits at
+ * +0+0 for a moment) and places it, or the user drags it, and the mask has to follow.
  */
 export class OwnDialogs {
   private live = 0;
@@ -165,10 +167,11 @@ export class OwnDialogs {
   private scanning = false;
   private again = false;
   private stopped = false;
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly display: string,
-    private readonly opts: { settleMs?: number; margin?: number; findWithinMs?: number } = {},
+    private readonly opts: { settleMs?: number; margin?: number; findWithinMs?: number; followMs?: number } = {},
   ) {}
 
   private get settleMs(): number {
@@ -181,11 +184,16 @@ export class OwnDialogs {
     this.live += 1;
     this.quietUntil = Date.now() + this.settleMs;
     this.lookingUntil = Date.now() + (this.opts.findWithinMs ?? 10_000);
-    p.on('exit', () => {
+    let gone = false;
+    const went = () => {
+      if (gone) return;
+      gone = true;
       this.live -= 1;
       this.quietUntil = Date.now() + this.settleMs;
       void this.scan();
-    });
+    };
+    p.on('exit', went);
+    p.on('error', went);
     void this.scan();
   }
 
@@ -203,13 +211,30 @@ export class OwnDialogs {
 
   stop(): void {
     this.stopped = true;
+    this.wake?.();
   }
 
-  /** Reads the dialogs' windows; again every 250 ms while a shown dialog's window is not found. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  /**
+   * Reads the dialogs' windows: again every 250 ms while a shown dialog's window is not found,
+   * then every `followMs` while any is shown, and once more when one goes.
+   */
   private async scan(): Promise<void> {
     if (this.stopped) return;
     if (this.scanning) {
       this.again = true;
+      this.wake?.();
       return;
     }
     this.scanning = true;
@@ -219,12 +244,13 @@ export class OwnDialogs {
         this.again = false;
         const tree = await runText('xwininfo', ['-root', '-tree'], { DISPLAY: this.display }, 5000).catch(() => null);
         // xwininfo fails when a window goes away while it walks the tree — as a closing dialog
-        // does: read again rather than keep the old answer (a few times, then wait for the next event).
+        // does: read again rather than keep the old answer (a few times quickly, then at the next turn).
         if (tree === null && !this.stopped && ++failures < 8) {
-          await new Promise((r) => setTimeout(r, 100));
+          await this.pause(100);
           continue;
         }
         if (tree !== null) {
+          failures = 0;
           const now = Date.now();
           const found = parseDialogWindows(tree, this.opts.margin ?? 40);
           const key = (r: Rect) => `${r.x},${r.y},${r.width},${r.height}`;
@@ -234,8 +260,9 @@ export class OwnDialogs {
           this.visible = found;
         }
         if (this.stopped) break;
-        if (!this.again && (this.visible.length >= this.live || Date.now() >= this.lookingUntil)) break;
-        await new Promise((r) => setTimeout(r, 250));
+        if (!this.again && this.live <= 0) break;
+        const looking = this.visible.length < this.live && Date.now() < this.lookingUntil;
+        if (!this.again) await this.pause(looking ? 250 : (this.opts.followMs ?? 1000));
       }
     } finally {
       this.scanning = false;
