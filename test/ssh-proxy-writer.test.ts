@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DatabaseBlobStore } from '../src/adapters/blobs/database-blob-store.ts';
 import { chainOver, chunkDigest } from '../src/core/recording/hash-chain.ts';
@@ -125,6 +126,37 @@ for (const stack of STACKS) {
       await writer.chunk(b!.id, 1, Buffer.from('b1\n'));
       const head = await db().selectFrom('sessions').select(['chunk_count', 'chain_head']).where('id', '=', b!.id).executeTakeFirstOrThrow();
       assert.deepEqual([Number(head.chunk_count), head.chain_head], [3, chainOver(b!.id, ['b0\n', 'b1\n', 'b2\n'].map((x) => chunkDigest(Buffer.from(x))))]);
+    });
+
+    it('keeps large text chunks deflated in the database and reads back the bytes as written; video-like bytes stay as given', async () => {
+      const { ingest } = t.server.services;
+      const blobs = new DatabaseBlobStore(t.server.store);
+      const s = await open(true);
+      // A second of bulk terminal output (what `cat` of a log puts in the cast), and bytes that do not compress.
+      const text = Buffer.from(Array.from({ length: 4000 }, (_, i) => `[${(i / 1000).toFixed(3)}, "o", "Dec  3 08:${String(i % 60).padStart(2, '0')} host sshd[${1000 + (i % 97)}]: Accepted publickey for root\\r\\n"]\n`).join(''));
+      const noise = randomBytes(64 * 1024);
+      assert.deepEqual(await ingest.batch([{ sessionId: s.id, source: 'proxy', chunks: [{ seq: 0, data: text }, { seq: 1, data: noise }], events: [] }]), [undefined]);
+      const third = Buffer.concat([text.subarray(0, 20_000), Buffer.from('tail\n')]);
+      await ingest.chunk(s.id, 2, third); // the one-by-one path (launcher uploads, replays)
+      const rows = await db().selectFrom('blobs').select(['key', 'data', 'encoding']).where('key', 'in', [0, 1, 2].map((seq) => chunkKey(s.id, seq))).execute();
+      const row = (seq: number) => rows.find((r) => r.key === chunkKey(s.id, seq))!;
+      assert.equal(row(0).encoding, 'deflate');
+      assert.ok(row(0).data.length * 5 < text.length, `text stored in ${row(0).data.length} of ${text.length} bytes`);
+      assert.equal(row(1).encoding, null);
+      assert.equal(Buffer.compare(Buffer.from(row(1).data), noise), 0);
+      assert.equal(row(2).encoding, 'deflate');
+      // Reads, whole and ranged, give the original bytes; size and digest are the original's.
+      assert.equal(Buffer.compare(await blobs.get(chunkKey(s.id, 0)), text), 0);
+      assert.equal(Buffer.compare(await blobs.get(chunkKey(s.id, 2)), third), 0);
+      assert.equal(Buffer.compare(await blobs.getRange(chunkKey(s.id, 0), 1234, 99_999), text.subarray(1234, 100_000)), 0);
+      assert.equal(Buffer.compare(await blobs.getRange(chunkKey(s.id, 1), 10, 20), noise.subarray(10, 21)), 0);
+      const chunks = await db().selectFrom('recording_chunks').select(['seq', 'size', 'sha256']).where('session_id', '=', s.id).orderBy('seq').execute();
+      assert.deepEqual(chunks.map((c) => [Number(c.size), c.sha256]), [text, noise, third].map((d) => [d.length, chunkDigest(d)]));
+      // A replay of the deflated chunk is still recognised as the same bytes.
+      assert.equal((await ingest.chunk(s.id, 0, text)).duplicates, 1);
+      // Stored bytes that no longer decode are reported as corrupt, not returned.
+      await db().updateTable('blobs').set({ data: Buffer.from('not deflate data') }).where('key', '=', chunkKey(s.id, 2)).execute();
+      await assert.rejects(blobs.get(chunkKey(s.id, 2)), /is corrupt/);
     });
   });
 }

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Table shapes shared by the SQLite and PostgreSQL adapters. Times are milliseconds since the
@@ -180,6 +180,8 @@ export interface RecordingFilesTable {
 export interface BlobsTable {
   key: string;
   data: Buffer;
+  /** null: `data` as given; 'deflate': raw-deflated (src/core/recording/blob-encoding.ts). */
+  encoding: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ActivityEventsTable {

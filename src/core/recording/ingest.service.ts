@@ -7,6 +7,7 @@ import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import type { BlobStores } from './blob-store.ts';
 import { appendSessionText } from '../search/session-text.ts';
 import { chainStart, chunkDigest, nextChain } from './hash-chain.ts';
+import { encodeBlob, type BlobEncoding } from './blob-encoding.ts';
 
 export const chunkKey = (sessionId: string, seq: number): string => `sessions/${sessionId}/chunks/${String(seq).padStart(8, '0')}`;
 
@@ -112,6 +113,9 @@ export class IngestService {
     if (items.length === 0) return results;
     const ids = [...new Set(items.map((i) => i.sessionId))];
     const slow: number[] = [];
+    // The database's stored form of each chunk, made before the transaction (on the thread pool).
+    const encoded = new Map<Buffer, { data: Buffer; encoding: BlobEncoding }>();
+    await Promise.all(items.flatMap((i) => i.chunks).map(async (c) => encoded.set(c.data, await encodeBlob(c.data))));
     await this.store.db.transaction().execute(async (tx) => {
       // chunk_count -1: chunks are stored beyond a gap, so no chunk of this session takes the fast path.
       const sessions = new Map<string, { storage: string; record_keystrokes: number; media: string | null; started_at: number; chain_head: string | null; chunk_count: number; bytes: number; last_activity_at: number }>();
@@ -134,7 +138,7 @@ export class IngestService {
         for (const c of await tx.selectFrom('event_cursors').select(['session_id', 'source', 'max_seq']).where('session_id', 'in', part).execute()) cursors.set(`${c.session_id}\0${c.source}`, Number(c.max_seq));
       }
       const now = this.clock.now();
-      const blobs: Array<{ key: string; data: Buffer }> = [];
+      const blobs: Array<{ key: string; data: Buffer; encoding: BlobEncoding }> = [];
       const chunkRows: Array<{ session_id: string; seq: number; size: number; sha256: string; chain: string; location: 'share' | 'database'; blob_key: string; created_at: number }> = [];
       const eventRows: Array<{ session_id: string; source: string; seq: number; at_ms: number; type: string; text: string; details: string | null }> = [];
       const cursorRows = new Map<string, { session_id: string; source: string; received: number; max_seq: number }>();
@@ -160,7 +164,7 @@ export class IngestService {
             head = nextChain(head, digest);
             const blobKey = chunkKey(item.sessionId, c.seq);
             if (location === 'share') await (await this.blobs.at('share')).put(blobKey, c.data);
-            else blobs.push({ key: blobKey, data: c.data });
+            else blobs.push({ key: blobKey, ...encoded.get(c.data)! });
             chunkRows.push({ session_id: item.sessionId, seq: c.seq, size: c.data.length, sha256: digest, chain: head, location, blob_key: blobKey, created_at: now });
             s.chunk_count += 1;
             s.bytes += c.data.length;
@@ -193,7 +197,7 @@ export class IngestService {
         let n = 0;
         let size = 0;
         while (i + n < blobs.length && n < ROWS_PER_INSERT && (n === 0 || size + blobs[i + n]!.data.length <= BLOB_BYTES_PER_INSERT)) size += blobs[i + n++]!.data.length;
-        await tx.insertInto('blobs').values(blobs.slice(i, i + n)).onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ data: eb.ref('excluded.data') }))).execute();
+        await tx.insertInto('blobs').values(blobs.slice(i, i + n)).onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ data: eb.ref('excluded.data'), encoding: eb.ref('excluded.encoding') }))).execute();
         i += n;
       }
       for (let i = 0; i < chunkRows.length; i += ROWS_PER_INSERT) await tx.insertInto('recording_chunks').values(chunkRows.slice(i, i + ROWS_PER_INSERT)).execute();

@@ -8,6 +8,7 @@ import { cluster } from './0006-cluster.ts';
 import { agents } from './0005-agents.ts';
 import { sessionLinks } from './0007-session-links.ts';
 import { sessionText } from './0008-session-text.ts';
+import { blobEncoding } from './0009-blob-encoding.ts';
 
 export type DialectMigration = (db: Kysely<any>, dialect: Dialect) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0006-cluster': cluster,
   '0007-session-links': sessionLinks,
   '0008-session-text': sessionText,
+  '0009-blob-encoding': blobEncoding,
 };
 
 class InCodeProvider implements MigrationProvider {
