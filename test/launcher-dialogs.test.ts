@@ -64,6 +64,19 @@ describe('launcher dialogs are not user activity', () => {
     }
   });
 
+  it('a dialog taking the focus starts a settling time without a new dialog', async () => {
+    const dialogs = new OwnDialogs(x.display, { settleMs: 300 });
+    try {
+      assert.equal(dialogs.quiet, false);
+      dialogs.settle();
+      assert.equal(dialogs.quiet, true);
+      assert.deepEqual(dialogs.mask(), [], 'settling masks nothing');
+      await until('the settling time to pass', () => !dialogs.quiet, 2000);
+    } finally {
+      dialogs.stop();
+    }
+  });
+
   it('the active-window watcher leaves no xprop behind once stopped, even with changes in flight', async () => {
     const xprops = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try {

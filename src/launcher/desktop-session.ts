@@ -133,7 +133,8 @@ export class DesktopSession {
     if (this.captureSetup) await this.startCapture(this.captureSetup, codec);
 
     this.windows = new ActiveWindowWatcher(this.opts.display, (w) => {
-      if (w.instance !== DIALOG_INSTANCE && !this.dialogs.quiet) this.active(`the active window changed to ${JSON.stringify(w.app)}`);
+      if (w.instance === DIALOG_INSTANCE) this.dialogs.settle();
+      else if (!this.dialogs.quiet) this.active(`the active window changed to ${JSON.stringify(w.app)}`);
       this.uplink.event('window', this.now(), w.title, { app: w.app, instance: w.instance, pid: w.pid, window: w.window });
     });
     this.windows.start();

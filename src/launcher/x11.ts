@@ -197,6 +197,14 @@ export class OwnDialogs {
     void this.scan();
   }
 
+  /**
+   * A dialog took the focus: the window manager repaints around that time (the frames of the
+   * window that lost the focus), which is not the user's doing either.
+   */
+  settle(): void {
+    this.quietUntil = Math.max(this.quietUntil, Date.now() + this.settleMs);
+  }
+
   /** Still waiting for a dialog's window, or one appeared or went a moment ago. */
   get quiet(): boolean {
     const now = Date.now();
