@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -69,22 +69,28 @@ describe('vigil-proc-connector helper (real kernel events, needs root)', () => {
   it('reports hostile command lines exactly, in fork → exec → exit order, and cuts very long ones', async () => {
     const { helper, records } = await startHelper(dir);
     try {
-      // The arguments as bytes (invalid UTF-8 included), through python's execv so nothing re-encodes them.
+      // The arguments as bytes (invalid UTF-8 included), through python's execv so nothing re-encodes
+      // them, into a python that lives half a second: the helper reads the path from /proc, which a
+      // process gone before it got there no longer has (a loaded machine made /bin/true that quick).
+      // Spawned asynchronously, so the helper's output is read meanwhile.
       const hostile = ['a\tb', 'line1\nline2', 'x\x1fy', 'back\\slash \\t', `"double" 'single'`, '', 'gr\u00fc\u00dfe'];
-      const script = `import os,sys; args=[b'/bin/true']+[a.encode() for a in ${JSON.stringify(hostile)}]+[b'bad-\\xff\\xfe-utf8', b'L'*100000]; os.execv(b'/bin/true', args)`;
-      const child = spawnSync('python3', ['-c', script], { cwd: dir });
-      assert.equal(child.status, 0);
-      await until('the hostile exec', () => records.some((r) => r.kind === 'exec' && r.exe === '/usr/bin/true' && r.args[1] === 'a\tb'));
-      const exec = records.find((r): r is Extract<HelperRecord, { kind: 'exec' }> => r.kind === 'exec' && r.exe === '/usr/bin/true' && r.args[1] === 'a\tb')!;
-      assert.deepEqual(exec.args.slice(0, hostile.length + 2), ['/bin/true', ...hostile, 'bad-\ufffd\ufffd-utf8']);
-      const long = exec.args[hostile.length + 2]!;
+      const python = realpathSync('/usr/bin/python3');
+      const lingering = 'import time; time.sleep(0.5)';
+      const script = `import os,sys; args=[b'${python}', b'-c', b'${lingering}']+[a.encode() for a in ${JSON.stringify(hostile)}]+[b'bad-\\xff\\xfe-utf8', b'L'*100000]; os.execv(b'${python}', args)`;
+      const status = await new Promise<number | null>((resolve) => spawn('python3', ['-c', script], { cwd: dir, stdio: 'ignore' }).on('exit', (code) => resolve(code)));
+      assert.equal(status, 0);
+      const hostileExec = (r: HelperRecord): r is Extract<HelperRecord, { kind: 'exec' }> => r.kind === 'exec' && r.exe === python && r.args[3] === 'a\tb';
+      await until('the hostile exec', () => records.some(hostileExec));
+      const exec = records.find(hostileExec)!;
+      assert.deepEqual(exec.args.slice(0, hostile.length + 4), [python, '-c', lingering, ...hostile, 'bad-\ufffd\ufffd-utf8']);
+      const long = exec.args[hostile.length + 4]!;
       assert.ok(/^L+$/.test(long) && long.length > 30_000 && long.length < 100_000, `long argument cut (${long.length})`);
       assert.equal(exec.cwd, dir);
       assert.equal(exec.uid, 0);
       assert.equal(exec.ppid, process.pid);
       assert.equal(exec.sid, ownSession());
       await until('its exit', () => records.some((r) => r.kind === 'exit' && r.pid === exec.pid));
-      // python (possibly through wrapper scripts, each an exec of the same pid), then /bin/true.
+      // python (possibly through wrapper scripts, each an exec of the same pid), then python again.
       const order = records.filter((r) => (r.kind === 'fork' || r.kind === 'exec' || r.kind === 'exit') && r.pid === exec.pid).map((r) => r.kind);
       assert.equal(order[0], 'fork');
       assert.equal(order.at(-1), 'exit');
@@ -106,17 +112,23 @@ describe('vigil-proc-connector helper (real kernel events, needs root)', () => {
       const { helper, records } = await startHelper(dir, bin);
       try {
         // A name with ')' and spaces, as stat's comm field may hold; run in our session and in a new one.
+        // A `sleep` that lives a moment: the helper reads the path from /proc, which a process
+        // gone before it got there no longer has (a loaded machine made /bin/true that quick).
+        // Spawned asynchronously, so the helper's output is read meanwhile.
         const odd = path.join(dir, 'odd) x (y');
-        copyFileSync('/bin/true', odd);
+        copyFileSync('/bin/sleep', odd);
         chmodSync(odd, 0o755);
-        const same = spawnSync(odd, ['same-session']);
-        const other = spawnSync('setsid', [odd, 'own-session']);
-        assert.equal(same.status, 0);
-        assert.equal(other.status, 0);
+        const run = (cmd: string, args: string[]) => new Promise<number | null>((resolve) => spawn(cmd, args, { stdio: 'ignore' }).on('exit', (code) => resolve(code)));
+        const [same, other] = await Promise.all([run(odd, ['0.5']), run('setsid', [odd, '0.6'])]);
+        assert.equal(same, 0);
+        assert.equal(other, 0);
         const find = (arg: string) => records.find((r): r is Extract<HelperRecord, { kind: 'exec' }> => r.kind === 'exec' && r.exe === odd && r.args[1] === arg);
-        await until('both execs', () => !!find('same-session') && !!find('own-session'));
-        const a = find('same-session')!;
-        const b = find('own-session')!;
+        await until('both execs', () => !!find('0.5') && !!find('0.6')).catch((err: unknown) => {
+          const seen = records.filter((r) => r.kind === 'exec' && (r.exe?.includes('odd') || r.args.includes('0.5') || r.args.includes('0.6')));
+          throw new Error(`${err instanceof Error ? err.message : String(err)}; execs seen: ${JSON.stringify(seen)}`, { cause: err });
+        });
+        const a = find('0.5')!;
+        const b = find('0.6')!;
         assert.equal(a.sid, ownSession());
         assert.equal(a.ppid, process.pid);
         assert.equal(b.sid, b.pid, 'setsid makes it the leader of its own session');

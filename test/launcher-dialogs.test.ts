@@ -77,6 +77,21 @@ describe('launcher dialogs are not user activity', () => {
     }
   });
 
+  it('with a window manager that moves the focus, stays quiet until the new dialog has taken it', async () => {
+    const dialogs = new OwnDialogs(x.display, { settleMs: 300, findWithinMs: 4000 });
+    try {
+      dialogs.focusFollows = true;
+      dialogs.show('Vigil: focus test', 'Waiting for the focus', { timeoutSeconds: 10 });
+      await until('the dialog window', () => dialogs.mask().length === 1);
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.equal(dialogs.quiet, true, 'found and settled, but the focus has not moved yet');
+      dialogs.settle(); // what the session calls when the active window becomes the dialog
+      await until('the settling time after the focus moved', () => !dialogs.quiet, 2000);
+    } finally {
+      dialogs.stop();
+    }
+  });
+
   it('the active-window watcher leaves no xprop behind once stopped, even with changes in flight', async () => {
     const xprops = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try {

@@ -133,6 +133,7 @@ export class DesktopSession {
     if (this.captureSetup) await this.startCapture(this.captureSetup, codec);
 
     this.windows = new ActiveWindowWatcher(this.opts.display, (w) => {
+      this.dialogs.focusFollows = true;
       if (w.instance === DIALOG_INSTANCE) this.dialogs.settle();
       else if (!this.dialogs.quiet) this.active(`the active window changed to ${JSON.stringify(w.app)}`);
       this.uplink.event('window', this.now(), w.title, { app: w.app, instance: w.instance, pid: w.pid, window: w.window });

@@ -164,6 +164,12 @@ export class OwnDialogs {
   private recent: Array<{ rect: Rect; until: number }> = [];
   private quietUntil = 0;
   private lookingUntil = 0;
+  private focusUntil = 0;
+  /**
+   * A window manager reports the active window (EWMH): a new dialog takes the focus, and the
+   * window that loses it is repainted (its frame's title bar) — quiet until the focus has moved.
+   */
+  focusFollows = false;
   private scanning = false;
   private again = false;
   private stopped = false;
@@ -184,6 +190,7 @@ export class OwnDialogs {
     this.live += 1;
     this.quietUntil = Date.now() + this.settleMs;
     this.lookingUntil = Date.now() + (this.opts.findWithinMs ?? 10_000);
+    if (this.focusFollows) this.focusUntil = this.lookingUntil;
     let gone = false;
     const went = () => {
       if (gone) return;
@@ -202,13 +209,14 @@ export class OwnDialogs {
    * window that lost the focus), which is not the user's doing either.
    */
   settle(): void {
+    this.focusUntil = 0;
     this.quietUntil = Math.max(this.quietUntil, Date.now() + this.settleMs);
   }
 
-  /** Still waiting for a dialog's window, or one appeared or went a moment ago. */
+  /** Still waiting for a dialog's window or for it to take the focus, or one appeared or went a moment ago. */
   get quiet(): boolean {
     const now = Date.now();
-    return now < this.quietUntil || (this.visible.length < this.live && now < this.lookingUntil);
+    return now < this.quietUntil || now < this.focusUntil || (this.visible.length < this.live && now < this.lookingUntil);
   }
 
   mask(): Rect[] {
