@@ -13,6 +13,13 @@ import { Uplink } from './uplink.ts';
 import { WebmWriter } from './webm-writer.ts';
 import { ActiveWindowWatcher, DIALOG_INSTANCE, OwnDialogs } from './x11.ts';
 
+/**
+ * Grabbed frames after a change of the launcher's dialogs whose changes outside them are not
+ * counted as the user's activity: about as many frames as the capture pipeline holds (ffmpeg's
+ * queues and the pipe) when it runs behind.
+ */
+const DIALOG_SETTLE_FRAMES = 4;
+
 export interface SessionOptions {
   display: string;
   fps: number;
@@ -50,6 +57,9 @@ export class DesktopSession {
   private lastActivity = Date.now();
   /** What counted as the user's last activity (logged when it withdraws an inactivity warning). */
   private lastActivitySource = 'the session start';
+  /** `dialogs.events` as last seen by the frame callback, and frames grabbed since it changed. */
+  private dialogEvents = 0;
+  private framesSinceDialog = Number.POSITIVE_INFINITY;
   /** The launcher's own dialogs: their screen changes and focus moves are not the user's. */
   private readonly dialogs: OwnDialogs;
   /** Frame times from the encoder's time stamps. */
@@ -168,9 +178,20 @@ export class DesktopSession {
         if (this.endAt !== undefined && t > this.endAt) return;
         this.pending.push(this.writer!.frame(t, f.keyframe, f.data));
       },
-      change: (fraction, outside) => {
+      change: (fraction, outside, where) => {
+        // Frames are counted from the dialogs' last change: on a loaded machine the grab and the
+        // encoder run seconds behind, so the frame showing what a dialog did (appearing, taking
+        // the focus, going) may arrive after the settling time measured on the clock.
+        const events = this.dialogs.events;
+        if (events !== this.dialogEvents) {
+          this.dialogEvents = events;
+          this.framesSinceDialog = 0;
+        } else this.framesSinceDialog += 1;
         if (fraction <= 0) return;
-        if (outside > 0 && !this.dialogs.quiet) this.active(`${(outside * 100).toFixed(2)} % of the screen changed outside Vigil's dialogs`);
+        if (outside > 0 && !this.dialogs.quiet && this.framesSinceDialog >= DIALOG_SETTLE_FRAMES) {
+          const box = where ? ` at ${where.width}x${where.height}+${where.x}+${where.y}` : '';
+          this.active(`${(outside * 100).toFixed(2)} % of the screen changed outside Vigil's dialogs${box}, ${this.framesSinceDialog} frames after they last changed`);
+        }
         this.uplink.event('screen-change', this.now(), '', { magnitude: Math.round(fraction * 10000) / 10000 });
       },
       mask: () => this.dialogs.mask(),

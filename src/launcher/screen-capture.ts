@@ -115,8 +115,11 @@ export class ScreenCapture {
     private readonly sink: {
       header(h: IvfHeader): void;
       frame(f: IvfFrame, localMs: number): void;
-      /** `fraction` of the screen changed; `outside`: the share outside the masked areas. */
-      change(fraction: number, outside: number): void;
+      /**
+       * Called for every grabbed frame: `fraction` of the screen changed; `outside`: the share
+       * outside the masked areas, and `where` they are (their bounding box, screen pixels).
+       */
+      change(fraction: number, outside: number, where?: Rect): void;
       /** Areas (screen pixels) whose changes `change` counts apart: the launcher's own dialogs. */
       mask?(): Rect[];
       exit(code: number | null, stderr: string): void;
@@ -181,7 +184,9 @@ export class ScreenCapture {
       if (g.prev) {
         const all = changedFraction(g.prev, frame);
         const mask = all > 0 ? (this.sink.mask?.() ?? []) : [];
-        this.sink.change(all, mask.length > 0 ? changedFraction(g.prev, frame, this.quarterMask(mask, g.width)) : all);
+        const quarter = mask.length > 0 ? this.quarterMask(mask, g.width) : undefined;
+        const outside = quarter ? changedFraction(g.prev, frame, quarter) : all;
+        this.sink.change(all, outside, outside > 0 ? changedBox(g.prev, frame, g.width, quarter) : undefined);
       }
       g.prev = frame;
     }
@@ -225,6 +230,22 @@ export function changedFraction(a: Buffer, b: Buffer, masked?: Uint8Array): numb
     if (d > 6 || d < -6) changed++;
   }
   return a.length === 0 ? 0 : changed / a.length;
+}
+
+/** Bounding box, in screen pixels, of the changed pixels outside `masked` (quarter-size grey pictures `width` wide). */
+export function changedBox(a: Buffer, b: Buffer, width: number, masked?: Uint8Array): Rect | undefined {
+  let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (masked?.[i]) continue;
+    const d = a[i]! - b[i]!;
+    if (d <= 6 && d >= -6) continue;
+    const x = i % width, y = (i - x) / width;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  return x1 < 0 ? undefined : { x: x0 * 4, y: y0 * 4, width: (x1 - x0 + 1) * 4, height: (y1 - y0 + 1) * 4 };
 }
 
 /**

@@ -170,6 +170,8 @@ export class OwnDialogs {
    * window that loses it is repainted (its frame's title bar) — quiet until the focus has moved.
    */
   focusFollows = false;
+  /** Counts what the dialogs did (shown, found or moved, focused, gone): frames after a change of it are suspect. */
+  events = 0;
   private scanning = false;
   private again = false;
   private stopped = false;
@@ -188,6 +190,7 @@ export class OwnDialogs {
     const p = showDialog(this.display, title, text, opts);
     if (!p) return;
     this.live += 1;
+    this.events += 1;
     this.quietUntil = Date.now() + this.settleMs;
     this.lookingUntil = Date.now() + (this.opts.findWithinMs ?? 10_000);
     if (this.focusFollows) this.focusUntil = this.lookingUntil;
@@ -196,6 +199,7 @@ export class OwnDialogs {
       if (gone) return;
       gone = true;
       this.live -= 1;
+      this.events += 1;
       this.quietUntil = Date.now() + this.settleMs;
       void this.scan();
     };
@@ -209,6 +213,7 @@ export class OwnDialogs {
    * window that lost the focus), which is not the user's doing either.
    */
   settle(): void {
+    this.events += 1;
     this.focusUntil = 0;
     this.quietUntil = Math.max(this.quietUntil, Date.now() + this.settleMs);
   }
@@ -272,7 +277,10 @@ export class OwnDialogs {
           const key = (r: Rect) => `${r.x},${r.y},${r.width},${r.height}`;
           const still = new Set(found.map(key));
           for (const r of this.visible) if (!still.has(key(r))) this.recent.push({ rect: r, until: now + this.settleMs });
-          if (found.some((r) => !this.visible.some((v) => key(v) === key(r)))) this.quietUntil = now + this.settleMs;
+          if (found.some((r) => !this.visible.some((v) => key(v) === key(r)))) {
+            this.quietUntil = now + this.settleMs;
+            this.events += 1;
+          }
           this.visible = found;
         }
         if (this.stopped) break;

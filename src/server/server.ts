@@ -30,6 +30,7 @@ import { registerIngestRoutes } from './http/ingest/ingest.routes.ts';
 import { registerSessionsRoutes } from './http/sessions/sessions.routes.ts';
 import { registerRecordingIndexRoutes } from './http/sessions/recording-index.routes.ts';
 import { CastIndexService } from '../core/recording/cast-index.service.ts';
+import { CastIndexWorker } from '../core/recording/cast-index-worker.ts';
 import { RecordingFiles } from '../core/recording/recording-files.ts';
 import { registerControlRoutes } from './http/sessions/control.routes.ts';
 import { registerSearchRoutes } from './http/sessions/search.routes.ts';
@@ -148,7 +149,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // Before the proxy reads it: every node serves the cluster's one host key.
     const proxyHostKey = await syncClusterHostKey(store, masterKey, config.dataDir, clock, (msg) => logger.warn(msg));
     // Terminal recordings get their seek index when the session ends (later on demand if missing).
-    const castIndex = new CastIndexService(store, reader, new RecordingFiles(store, blobs, clock));
+    const castIndexWorker = new CastIndexWorker((err) => logger.warn({ err }, 'the seek index worker failed; building on the server thread'));
+    shutdown.add('cast-index', () => castIndexWorker.close());
+    const castIndex = new CastIndexService(store, reader, new RecordingFiles(store, blobs, clock), (read, previous) => castIndexWorker.build(read, previous));
     sessions.onEnded(async (s) => {
       if (s.media !== 'cast' || s.chunk_count === 0) return;
       castIndex.index(s.id).catch((err: unknown) => logger.warn({ err, session: s.id }, 'indexing the terminal recording failed'));

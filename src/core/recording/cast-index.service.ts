@@ -15,7 +15,13 @@ import type { RecordingReader } from './recording-reader.ts';
 export class CastIndexService {
   private readonly inflight = new Map<string, Promise<CastIndex>>();
 
-  constructor(private readonly store: Store, private readonly reader: RecordingReader, private readonly files: RecordingFiles) {}
+  /** `build`: where the replay runs — here by default; the server passes a CastIndexWorker's. */
+  constructor(
+    private readonly store: Store,
+    private readonly reader: RecordingReader,
+    private readonly files: RecordingFiles,
+    private readonly build: typeof buildCastIndex = buildCastIndex,
+  ) {}
 
   /** The index covering the whole recording as stored now (built or extended first when needed). */
   index(sessionId: string): Promise<CastIndex> {
@@ -50,7 +56,7 @@ export class CastIndexService {
     if (media.size === 0) throw new ConflictError('the recording has no data yet');
     let built: BuiltCastIndex;
     try {
-      built = await buildCastIndex((start) => media.read(start, media.size - 1), stored ?? undefined);
+      built = await this.build((start) => media.read(start, media.size - 1), stored ?? undefined);
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('not an asciicast')) throw new ConflictError(`the recording cannot be indexed: ${err.message}`);
       throw err;

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import { parseCastEvents, type CastEvent } from '../../protocol/cast-index.ts';
 import { buildCastIndex } from './cast-index.ts';
+import { CastIndexWorker } from './cast-index-worker.ts';
 
 /** A cast with colours, a scroll region, the alternate screen, a resize and 1.5 MB of output. */
 function cast(): Buffer {
@@ -82,5 +83,56 @@ describe('cast seek index', () => {
 
   it('refuses what is not an asciicast', async () => {
     await assert.rejects(buildCastIndex(source(Buffer.from('<html>\n'))), /not an asciicast/);
+  });
+});
+
+describe('cast seek index on a worker thread', () => {
+  it('builds and extends the same index as on the calling thread, reading there; errors come back as errors', async () => {
+    const data = cast();
+    const worker = new CastIndexWorker();
+    try {
+      const reads: number[] = [];
+      const counted = (start: number) => {
+        reads.push(start);
+        return source(data)(start);
+      };
+      const here = await buildCastIndex(source(data));
+      const there = await worker.build(counted);
+      assert.deepEqual(there.index, here.index);
+      assert.ok(Buffer.isBuffer(there.snapshots) && there.snapshots.equals(here.snapshots));
+      assert.deepEqual(reads, [0], 'the recording is read on this thread, once, from the start');
+      // Extending from a partial index (the recording grew), as the service does on demand.
+      const cut = data.indexOf(0x0a, Math.floor(data.length * 0.6)) + 1;
+      const partial = await worker.build(source(data.subarray(0, cut)));
+      const extended = await worker.build(source(data), partial);
+      assert.deepEqual(extended.index, here.index);
+      assert.ok(extended.snapshots.equals(here.snapshots));
+      // Several at once queue up; a bad recording and a failing read reject only their own build.
+      const failing = async function* () {
+        yield data.subarray(0, 200_000);
+        throw new Error('blob sessions/x/chunks/3 is corrupt');
+      };
+      const results = await Promise.allSettled([worker.build(source(Buffer.from('<html>\n'))), worker.build(failing), worker.build(source(data))]);
+      assert.match(String((results[0] as PromiseRejectedResult).reason), /not an asciicast/);
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /chunks\/3 is corrupt/);
+      assert.deepEqual((results[2] as PromiseFulfilledResult<{ index: unknown }>).value.index, here.index);
+      assert.equal(worker.fallbacks, 0, 'every build ran on the worker');
+    } finally {
+      await worker.close();
+    }
+    await assert.rejects(worker.build(source(data)), /closed/);
+  });
+
+  it('a build in flight when it closes is rejected, not left hanging', async () => {
+    const worker = new CastIndexWorker();
+    const slow = async function* () {
+      yield Buffer.from(`${JSON.stringify({ version: 2, width: 80, height: 24 })}\n`);
+      await new Promise((r) => setTimeout(r, 60_000).unref());
+    };
+    const outcome = worker.build(slow).then(() => 'built', (err: Error) => err.message);
+    await new Promise((r) => setTimeout(r, 300));
+    await worker.close();
+    assert.match(await outcome, /stopping/);
+    assert.equal(worker.fallbacks, 0);
   });
 });
