@@ -66,7 +66,7 @@ describe('desktop launcher limits: inactivity timeout and maximum session length
     await until('the maximum-length warning', () => warned(busyDisplay), 45_000);
     assert.ok(isAlive(idlePid) && isAlive(busyPid), 'a warning does not end the session');
 
-    const exited = (r: typeof idle) => Promise.race([r.exit, new Promise<number>((res) => setTimeout(() => res(-2), 60_000))]);
+    const exited = (r: typeof idle) => Promise.race([r.exit, new Promise<number>((res) => setTimeout(() => res(-2), 60_000).unref())]);
     assert.equal(await exited(idle), 7, idle.lines.join('\n'));
     assert.equal(await exited(busy), 7, busy.lines.join('\n'));
     assert.ok(!isAlive(idlePid) && !isAlive(busyPid), 'the programs are stopped');
