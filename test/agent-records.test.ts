@@ -62,6 +62,10 @@ describe('vigil-proc-connector records', () => {
   });
 });
 
+/** Runs a command without blocking the event loop (the helper's output is read meanwhile); its exit code. */
+const exitCode = (cmd: string, args: string[], opts: { cwd?: string } = {}) =>
+  new Promise<number | null>((resolve) => spawn(cmd, args, { ...opts, stdio: 'ignore' }).on('exit', (code) => resolve(code)));
+
 describe('vigil-proc-connector helper (real kernel events, needs root)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-records-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,7 +81,7 @@ describe('vigil-proc-connector helper (real kernel events, needs root)', () => {
       const python = realpathSync('/usr/bin/python3');
       const lingering = 'import time; time.sleep(0.5)';
       const script = `import os,sys; args=[b'${python}', b'-c', b'${lingering}']+[a.encode() for a in ${JSON.stringify(hostile)}]+[b'bad-\\xff\\xfe-utf8', b'L'*100000]; os.execv(b'${python}', args)`;
-      const status = await new Promise<number | null>((resolve) => spawn('python3', ['-c', script], { cwd: dir, stdio: 'ignore' }).on('exit', (code) => resolve(code)));
+      const status = await exitCode('python3', ['-c', script], { cwd: dir });
       assert.equal(status, 0);
       const hostileExec = (r: HelperRecord): r is Extract<HelperRecord, { kind: 'exec' }> => r.kind === 'exec' && r.exe === python && r.args[3] === 'a\tb';
       await until('the hostile exec', () => records.some(hostileExec));
@@ -118,8 +122,7 @@ describe('vigil-proc-connector helper (real kernel events, needs root)', () => {
         const odd = path.join(dir, 'odd) x (y');
         copyFileSync('/bin/sleep', odd);
         chmodSync(odd, 0o755);
-        const run = (cmd: string, args: string[]) => new Promise<number | null>((resolve) => spawn(cmd, args, { stdio: 'ignore' }).on('exit', (code) => resolve(code)));
-        const [same, other] = await Promise.all([run(odd, ['0.5']), run('setsid', [odd, '0.6'])]);
+        const [same, other] = await Promise.all([exitCode(odd, ['0.5']), exitCode('setsid', [odd, '0.6'])]);
         assert.equal(same, 0);
         assert.equal(other, 0);
         const find = (arg: string) => records.find((r): r is Extract<HelperRecord, { kind: 'exec' }> => r.kind === 'exec' && r.exe === odd && r.args[1] === arg);

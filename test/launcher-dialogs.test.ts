@@ -19,10 +19,17 @@ describe('launcher dialogs are not user activity', () => {
   after(async () => {
     await x?.stop();
   });
+  const withDialogs = async (opts: ConstructorParameters<typeof OwnDialogs>[1], fn: (dialogs: OwnDialogs) => Promise<void>) => {
+    const dialogs = new OwnDialogs(x.display, opts);
+    try {
+      await fn(dialogs);
+    } finally {
+      dialogs.stop();
+    }
+  };
 
   it('finds a dialog window on the display, masks it while shown and a moment after it goes', async () => {
-    const dialogs = new OwnDialogs(x.display, { settleMs: 800, margin: 10 });
-    try {
+    await withDialogs({ settleMs: 800, margin: 10 }, async (dialogs) => {
       assert.equal(dialogs.quiet, false);
       assert.deepEqual(dialogs.mask(), []);
       dialogs.show('Vigil: test dialog', 'Some <b>text</b> for the user', { timeoutSeconds: 3 });
@@ -38,14 +45,11 @@ describe('launcher dialogs are not user activity', () => {
       await until('the dialog to go', async () => !(await x.tree()).includes(DIALOG_INSTANCE), 10_000);
       await until('the mask to clear', () => dialogs.mask().length === 0, 5000);
       await until('quiet to end', () => !dialogs.quiet, 3000);
-    } finally {
-      dialogs.stop();
-    }
+    });
   });
 
   it('follows a dialog the window manager or the user moves: the mask moves with it and the move is quiet', async () => {
-    const dialogs = new OwnDialogs(x.display, { settleMs: 800, margin: 10 });
-    try {
+    await withDialogs({ settleMs: 800, margin: 10 }, async (dialogs) => {
       dialogs.show('Vigil: moving dialog', 'This dialog will be moved', { timeoutSeconds: 20 });
       const [first] = await until('the dialog window', () => (dialogs.mask().length === 1 ? dialogs.mask() : null));
       await until('the end of the settling time', () => !dialogs.quiet, 5000);
@@ -54,32 +58,26 @@ describe('launcher dialogs are not user activity', () => {
       const moved = await until('the moved window in the tree', async () => {
         const r = parseDialogWindows(await x.tree(), 10)[0];
         return r && (r.x !== first!.x || r.y !== first!.y) ? r : null;
-      });
-      // Read again within a second or so: the new place is masked, quiet again for the settling time.
-      await until('the mask to follow', () => dialogs.mask().some((r) => r.x === moved.x && r.y === moved.y && r.width === moved.width), 3000);
-      assert.equal(dialogs.quiet, true, 'a dialog that moved settles again');
-      await until('the old place to leave the mask', () => !dialogs.mask().some((r) => r.x === first!.x && r.y === first!.y), 3000);
-    } finally {
-      dialogs.stop();
-    }
+    });
+    // Read again within a second or so: the new place is masked, quiet again for the settling time.
+    await until('the mask to follow', () => dialogs.mask().some((r) => r.x === moved.x && r.y === moved.y && r.width === moved.width), 3000);
+    assert.equal(dialogs.quiet, true, 'a dialog that moved settles again');
+    await until('the old place to leave the mask', () => !dialogs.mask().some((r) => r.x === first!.x && r.y === first!.y), 3000);
+    });
   });
 
   it('a dialog taking the focus starts a settling time without a new dialog', async () => {
-    const dialogs = new OwnDialogs(x.display, { settleMs: 300 });
-    try {
+    await withDialogs({ settleMs: 300 }, async (dialogs) => {
       assert.equal(dialogs.quiet, false);
       dialogs.settle();
       assert.equal(dialogs.quiet, true);
       assert.deepEqual(dialogs.mask(), [], 'settling masks nothing');
       await until('the settling time to pass', () => !dialogs.quiet, 2000);
-    } finally {
-      dialogs.stop();
-    }
+    });
   });
 
   it('with a window manager that moves the focus, stays quiet until the new dialog has taken it', async () => {
-    const dialogs = new OwnDialogs(x.display, { settleMs: 300, findWithinMs: 4000 });
-    try {
+    await withDialogs({ settleMs: 300, findWithinMs: 4000 }, async (dialogs) => {
       dialogs.focusFollows = true;
       dialogs.show('Vigil: focus test', 'Waiting for the focus', { timeoutSeconds: 10 });
       await until('the dialog window', () => dialogs.mask().length === 1);
@@ -87,9 +85,7 @@ describe('launcher dialogs are not user activity', () => {
       assert.equal(dialogs.quiet, true, 'found and settled, but the focus has not moved yet');
       dialogs.settle(); // what the session calls when the active window becomes the dialog
       await until('the settling time after the focus moved', () => !dialogs.quiet, 2000);
-    } finally {
-      dialogs.stop();
-    }
+    });
   });
 
   it('the active-window watcher leaves no xprop behind once stopped, even with changes in flight', async () => {

@@ -28,13 +28,14 @@ export class DatabaseBlobStore implements BlobStore {
 
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
     // substr/substring are 1-based on both dialects and avoid reading the whole blob; a deflated
-    // blob (a recording chunk, ≤ ~1 MiB) is read whole and decoded instead.
+    // blob (a recording chunk, at most 4 MiB) comes whole, in the same query, and is decoded.
     const len = end - start + 1;
-    const expr = this.store.dialect === 'postgres' ? sql<Buffer>`substring(data from ${start + 1} for ${len})` : sql<Buffer>`substr(data, ${start + 1}, ${len})`;
+    const part = this.store.dialect === 'postgres' ? sql<Buffer>`substring(data from ${start + 1} for ${len})` : sql<Buffer>`substr(data, ${start + 1}, ${len})`;
+    const expr = sql<Buffer>`CASE WHEN encoding IS NULL THEN ${part} ELSE data END`;
     const row = await this.store.db.selectFrom('blobs').select([expr.as('part'), 'encoding']).where('key', '=', key).executeTakeFirst();
     if (!row) throw Object.assign(new Error(`blob ${key} is missing`), { code: 'ENOENT' });
     if (row.encoding === null) return Buffer.from(row.part);
-    return (await this.get(key)).subarray(start, end + 1);
+    return (await decodeBlob(key, Buffer.from(row.part), row.encoding)).subarray(start, end + 1);
   }
 
   async exists(key: string): Promise<boolean> {
