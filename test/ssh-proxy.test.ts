@@ -90,7 +90,7 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
     for (let i = 1; i < events.length; i += 1) assert.ok(events[i]![0] >= events[i - 1]![0], 'cast times never go back');
     // asciinema's own loader (Debian's asciinema 2.2, the code path of `asciinema cat` and `play`
     // without their /dev/tty handling) accepts the recording and yields what the user saw.
-    const played = spawnSync('/usr/bin/python3', ['-c', ASCIINEMA_CAT], { input: String(res.body), encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+    const played = spawnSync('/usr/bin/python3', ['-c', ASCIINEMA_CAT], { input: `${text.trim()}\n`, encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
     assert.equal(played.status, 0, `asciinema: ${played.error?.message ?? played.signal ?? ''} ${played.stderr}`);
     assert.equal(played.stdout, events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''), 'asciinema plays the output events');
     return { header, events };
