@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { changedFraction } from '../src/launcher/screen-capture.ts';
+import { changedArea } from '../src/launcher/screen-capture.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { ActiveWindowWatcher, DIALOG_INSTANCE, OwnDialogs, parseDialogWindows } from '../src/launcher/x11.ts';
@@ -58,11 +58,11 @@ describe('launcher dialogs are not user activity', () => {
       const moved = await until('the moved window in the tree', async () => {
         const r = parseDialogWindows(await x.tree(), 10)[0];
         return r && (r.x !== first!.x || r.y !== first!.y) ? r : null;
-    });
-    // Read again within a second or so: the new place is masked, quiet again for the settling time.
-    await until('the mask to follow', () => dialogs.mask().some((r) => r.x === moved.x && r.y === moved.y && r.width === moved.width), 3000);
-    assert.equal(dialogs.quiet, true, 'a dialog that moved settles again');
-    await until('the old place to leave the mask', () => !dialogs.mask().some((r) => r.x === first!.x && r.y === first!.y), 3000);
+      });
+      // Read again within a second or so: the new place is masked, quiet again for the settling time.
+      await until('the mask to follow', () => dialogs.mask().some((r) => r.x === moved.x && r.y === moved.y && r.width === moved.width), 3000);
+      assert.equal(dialogs.quiet, true, 'a dialog that moved settles again');
+      await until('the old place to leave the mask', () => !dialogs.mask().some((r) => r.x === first!.x && r.y === first!.y), 3000);
     });
   });
 
@@ -134,17 +134,18 @@ describe('launcher dialogs are not user activity', () => {
     assert.deepEqual(parseDialogWindows(tree, 4)[0], { x: 168, y: 207, width: 304, height: 85 });
   });
 
-  it('counts changed pixels outside the mask only', () => {
+  it('counts changed pixels outside the mask only, and says where they are', () => {
+    // A 4×4 quarter-size picture: pixel i is at (i % 4, i / 4), 4 screen pixels a side.
     const a = Buffer.alloc(16, 0);
     const b = Buffer.alloc(16, 0);
     b[0] = 200;
-    b[5] = 200;
+    b[6] = 200;
     b[15] = 3; // below the noise threshold
-    assert.equal(changedFraction(a, b), 2 / 16);
+    assert.deepEqual(changedArea(a, b, 4), { fraction: 2 / 16, box: { x: 0, y: 0, width: 12, height: 8 } });
     const mask = new Uint8Array(16);
-    mask[5] = 1;
-    assert.equal(changedFraction(a, b, mask), 1 / 16);
+    mask[6] = 1;
+    assert.deepEqual(changedArea(a, b, 4, mask), { fraction: 1 / 16, box: { x: 0, y: 0, width: 4, height: 4 } });
     mask[0] = 1;
-    assert.equal(changedFraction(a, b, mask), 0);
+    assert.deepEqual(changedArea(a, b, 4, mask), { fraction: 0 });
   });
 });

@@ -82,15 +82,15 @@ describe('recording SSH proxy (real OpenSSH client and sshd)', () => {
     const res = await admin.get(`/api/v1/sessions/${sessionId}/recording?format=cast`);
     assert.equal(res.status, 200, `recording of ${sessionId}`);
     // A cast of only its header line is one JSON object, which the client has parsed already.
-    const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const text = (typeof res.body === 'string' ? res.body : JSON.stringify(res.body)).trim();
+    const lines = text.split('\n').map((l) => JSON.parse(l) as unknown);
     const header = lines[0] as Row;
     const events = lines.slice(1) as CastEvent[];
     for (const e of events) assert.ok(Array.isArray(e) && typeof e[0] === 'number' && ['o', 'i', 'r', 'm'].includes(e[1]) && typeof e[2] === 'string', `cast event ${JSON.stringify(e)}`);
     for (let i = 1; i < events.length; i += 1) assert.ok(events[i]![0] >= events[i - 1]![0], 'cast times never go back');
     // asciinema's own loader (Debian's asciinema 2.2, the code path of `asciinema cat` and `play`
     // without their /dev/tty handling) accepts the recording and yields what the user saw.
-    const played = spawnSync('/usr/bin/python3', ['-c', ASCIINEMA_CAT], { input: `${text.trim()}\n`, encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+    const played = spawnSync('/usr/bin/python3', ['-c', ASCIINEMA_CAT], { input: `${text}\n`, encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
     assert.equal(played.status, 0, `asciinema: ${played.error?.message ?? played.signal ?? ''} ${played.stderr}`);
     assert.equal(played.stdout, events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''), 'asciinema plays the output events');
     return { header, events };

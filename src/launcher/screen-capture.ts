@@ -182,11 +182,10 @@ export class ScreenCapture {
       const frame = Buffer.from(g.buf.subarray(0, g.size));
       g.buf = g.buf.subarray(g.size);
       if (g.prev) {
-        const all = changedFraction(g.prev, frame);
-        const mask = all > 0 ? (this.sink.mask?.() ?? []) : [];
-        const quarter = mask.length > 0 ? this.quarterMask(mask, g.width) : undefined;
-        const outside = quarter ? changedFraction(g.prev, frame, quarter) : all;
-        this.sink.change(all, outside, outside > 0 ? changedBox(g.prev, frame, g.width, quarter) : undefined);
+        const all = changedArea(g.prev, frame, g.width);
+        const mask = all.fraction > 0 ? (this.sink.mask?.() ?? []) : [];
+        const outside = mask.length > 0 ? changedArea(g.prev, frame, g.width, this.quarterMask(mask, g.width)) : all;
+        this.sink.change(all.fraction, outside.fraction, outside.box);
       }
       g.prev = frame;
     }
@@ -221,31 +220,27 @@ export class ScreenCapture {
   }
 }
 
-/** Share of pixels (quarter-size grey) whose brightness moved by more than a little. */
-export function changedFraction(a: Buffer, b: Buffer, masked?: Uint8Array): number {
+/**
+ * What changed between two quarter-size grey pictures `width` pixels wide, outside `masked`: the
+ * share of pixels whose brightness moved by more than a little, and the bounding box of those
+ * pixels in screen pixels (undefined when none did). One pass for both.
+ */
+export function changedArea(a: Buffer, b: Buffer, width: number, masked?: Uint8Array): { fraction: number; box?: Rect } {
   let changed = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (masked?.[i]) continue;
-    const d = a[i]! - b[i]!;
-    if (d > 6 || d < -6) changed++;
-  }
-  return a.length === 0 ? 0 : changed / a.length;
-}
-
-/** Bounding box, in screen pixels, of the changed pixels outside `masked` (quarter-size grey pictures `width` wide). */
-export function changedBox(a: Buffer, b: Buffer, width: number, masked?: Uint8Array): Rect | undefined {
   let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
   for (let i = 0; i < a.length; i++) {
     if (masked?.[i]) continue;
     const d = a[i]! - b[i]!;
     if (d <= 6 && d >= -6) continue;
+    changed++;
     const x = i % width, y = (i - x) / width;
     if (x < x0) x0 = x;
     if (x > x1) x1 = x;
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
-  return x1 < 0 ? undefined : { x: x0 * 4, y: y0 * 4, width: (x1 - x0 + 1) * 4, height: (y1 - y0 + 1) * 4 };
+  const fraction = a.length === 0 ? 0 : changed / a.length;
+  return x1 < 0 ? { fraction } : { fraction, box: { x: x0 * 4, y: y0 * 4, width: (x1 - x0 + 1) * 4, height: (y1 - y0 + 1) * 4 } };
 }
 
 /**
