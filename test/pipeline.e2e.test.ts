@@ -117,6 +117,18 @@ for (const stack of STACKS) {
       assert.equal((await alice.api.get(`/api/v1/sessions/${session.id}/recording`)).status, 404);
     });
 
+    it('never hands an SSH secret\'s credential to a launcher: the redeem is refused, audited, and its session ended', async () => {
+      const launched = await alice.api.post(`/api/v1/secrets/${sshSecret.id}/launch`);
+      assert.equal(launched.status, 201, JSON.stringify(launched.body));
+      const refused = await new Api(t.base).post('/api/v1/launch-grants/redeem', { grant: launched.body.grant });
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.error.message, /SSH proxy/);
+      assert.equal(JSON.stringify(refused.body).includes('Ssh-Pa55'), false);
+      const failed = await admin.get('/api/v1/audit?action=secret.credential-handout&outcome=failure');
+      assert.ok(failed.body.items.some((e: { details: { session: string } }) => e.details.session === launched.body.session.id), JSON.stringify(failed.body.items));
+      assert.equal((await admin.get(`/api/v1/sessions/${launched.body.session.id}`)).body.status, 'ended');
+    });
+
     it('launches a desktop session, redeems the grant once, and uploads WebM chunks that play back identical', async () => {
       const launched = await alice.api.post(`/api/v1/secrets/${desktopSecret}/launch`);
       assert.equal(launched.status, 201, JSON.stringify(launched.body));

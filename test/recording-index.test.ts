@@ -98,6 +98,29 @@ for (const stack of STACKS) {
       assert.ok(second.keyframes.length > first.keyframes.length);
     });
 
+    it('audits every way of reading a recording once per viewing: a Range past the first byte, the keyframes alone', async () => {
+      const count = async (action: string, id: string) => (await admin.get(`/api/v1/audit?action=${action}&targetId=${id}`)).body.items.length as number;
+      const s = await open();
+      const text = cast(300);
+      await putChunk(t.base, s.token, s.id, 0, text);
+      assert.equal((await new Api(t.base, s.token).post(`/api/v1/ingest/sessions/${s.id}/close`, { status: 'ended' })).status, 200);
+      const skipFirst = await range(t.base, admin, `/api/v1/sessions/${s.id}/recording?format=cast&download=1`, 'bytes=1-');
+      assert.equal(skipFirst.status, 206);
+      assert.equal(skipFirst.text, text.slice(1), 'all but the first byte');
+      assert.equal(await count('recording.download', s.id), 1, 'a download that skips the first byte is audited');
+      assert.equal((await range(t.base, admin, `/api/v1/sessions/${s.id}/recording?format=cast&download=1`, 'bytes=100-')).status, 206);
+      assert.equal(await count('recording.download', s.id), 1, 'the same person downloading again within the window adds no entry');
+
+      const deadline = Date.now() + 10_000;
+      while ((await files(s.id)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await count('recording.view', s.id), 0);
+      const kf = await range(t.base, admin, `/api/v1/sessions/${s.id}/recording/keyframes`, 'bytes=0-99');
+      assert.equal(kf.status, 206);
+      assert.equal(await count('recording.view', s.id), 1, 'the saved screens alone are a viewing');
+      assert.equal((await admin.get(`/api/v1/sessions/${s.id}/recording/index`)).status, 200);
+      assert.equal(await count('recording.view', s.id), 1, 'the index of the same viewing adds no entry');
+    });
+
     it('answers only those who may play the recording, and only for terminal recordings', async () => {
       const s = await open();
       await putChunk(t.base, s.token, s.id, 0, cast(5));

@@ -8,6 +8,7 @@ import { canPlay } from '../../../core/sessions/session-access.ts';
 import type { SessionsService } from '../../../core/sessions/sessions.service.ts';
 import { idParams } from '../../../protocol/common.ts';
 import { route } from '../route.ts';
+import { viewingAudit } from './viewing-audit.ts';
 
 /**
  * Fast seeking in terminal recordings: the seek index (keyframes with cast offsets) and the
@@ -28,9 +29,9 @@ export function registerRecordingIndexRoutes(app: FastifyInstance, deps: { store
     handler: async ({ params, principal, ip, reply }) => {
       await mayPlay(principal, params.id);
       const index = await deps.castIndex.index(params.id);
-      // Opening a recording through its index is one viewing; the cast's Range requests that
-      // follow start past the header, so they add no entry of their own.
-      await deps.audit.record({ actor: actorOf(principal, ip), action: 'recording.view', target: { type: 'session', id: params.id }, details: { format: 'cast' } });
+      // Opening a recording through its index is one viewing; the keyframes and the cast's Range
+      // requests that follow belong to it (ViewingAudit).
+      await viewingAudit(deps.audit).record(actorOf(principal, ip), 'recording.view', params.id, { format: 'cast' });
       reply.header('cache-control', 'private, no-store');
       return index;
     },
@@ -41,8 +42,10 @@ export function registerRecordingIndexRoutes(app: FastifyInstance, deps: { store
     url: '/api/v1/sessions/:id/recording/keyframes',
     access: 'authenticated',
     params: idParams,
-    handler: async ({ params, principal, req, reply }) => {
+    handler: async ({ params, principal, ip, req, reply }) => {
       await mayPlay(principal, params.id);
+      // The saved screens are the recording too: reading them alone is a viewing.
+      await viewingAudit(deps.audit).record(actorOf(principal, ip), 'recording.view', params.id, { format: 'cast' });
       const kf = await deps.castIndex.keyframes(params.id);
       const range = parseRange(req.headers.range, kf.size);
       if (range === 'invalid') {

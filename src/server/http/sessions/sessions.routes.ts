@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../../../adapters/store/store.ts';
 import { actorOf, type AuditService } from '../../../core/audit/audit.service.ts';
-import { AppError, NotFoundError, TooManyRequestsError } from '../../../core/errors.ts';
+import { AppError, ForbiddenError, NotFoundError, TooManyRequestsError } from '../../../core/errors.ts';
 import { parseRange, type RecordingReader } from '../../../core/recording/recording-reader.ts';
 import type { SecretsService } from '../../../core/secrets/secrets.service.ts';
 import { canPlay, inScope, sessionScope } from '../../../core/sessions/session-access.ts';
@@ -14,6 +14,7 @@ import { RateLimiter } from '../rate-limit.ts';
 import type { LaunchPolicy } from '../../../protocol/launch.ts';
 import type { SessionRecordingSettings } from '../../../protocol/settings.ts';
 import { route } from '../route.ts';
+import { viewingAudit } from './viewing-audit.ts';
 
 const recordingQuery = z.object({ format: z.enum(['cast', 'webm', 'mp4']).optional(), download: z.enum(['0', '1']).optional() }).strict();
 
@@ -71,6 +72,15 @@ export function registerSessionsRoutes(
       await deps.audit.record({ actor, action: 'session.grant-redeem', target: { type: 'session', id: session.id } });
       const secretId = session.secret_id!;
       const secret = await deps.secrets.adminView(secretId);
+      if (secret.kind === 'ssh') {
+        // An SSH secret is opened through the SSH proxy, which logs in for the user: its password
+        // or key never reaches the user's machine. (A desktop secret with an `ssh` launcher is an
+        // administrator's explicit choice to hand the credential to the launcher.)
+        const reason = "an SSH secret is opened through Vigil's SSH proxy (ssh -p <ssh port> <your user>:<secret>@<vigil host>); its credential is not handed to a launcher";
+        await deps.audit.record({ actor, action: 'secret.credential-handout', outcome: 'failure', target: { type: 'secret', id: secretId }, details: { session: session.id, to: 'launcher', reason: 'ssh secret' } });
+        await deps.sessions.end(session.id, { status: 'ended', reason: 'an SSH secret cannot be opened by a launcher', endedBy: null });
+        throw new ForbiddenError(reason);
+      }
       const credential = await deps.secrets.revealCredential(secretId);
       await deps.audit.record({ actor, action: 'secret.credential-handout', target: { type: 'secret', id: secretId }, details: { session: session.id, to: 'launcher' } });
       // The launcher's upload credential cannot read the settings: it gets what it enforces here.
@@ -115,10 +125,8 @@ export function registerSessionsRoutes(
         reply.header('content-range', `bytes */${media.size}`);
         throw new AppError(416, 'range-not-satisfiable', `range ${req.headers.range} is outside the recording's ${media.size} bytes`);
       }
-      // One audit entry per viewing, not per Range request a player makes while seeking.
-      if (!range || range.start === 0) {
-        await deps.audit.record({ actor: actorOf(principal, ip), action: query.download === '1' ? 'recording.download' : 'recording.view', target: { type: 'session', id: params.id }, details: { format } });
-      }
+      // Every request, whatever its Range: one entry per viewing (see ViewingAudit).
+      await viewingAudit(deps.audit).record(actorOf(principal, ip), query.download === '1' ? 'recording.download' : 'recording.view', params.id, { format });
       reply.header('accept-ranges', 'bytes').header('content-type', media.contentType).header('cache-control', 'private, no-store');
       if (query.download === '1') reply.header('content-disposition', `attachment; filename="session-${params.id}.${format}"`);
       if (media.size === 0) return reply.code(200).header('content-length', '0').send('');
