@@ -239,9 +239,19 @@ export class ProxyConnection {
         void this.end({ status: 'terminated', reason, endedBy: msg.by ?? null, notice: `[Vigil] This session was terminated by an administrator: ${reason}` });
         return;
       }
-      case 'snapshot-request':
-        this.live?.publish({ type: 'snapshot', at: this.recorder?.now() ?? 0, ...(this.recorder?.snapshot() ?? { cols: 80, rows: 24, data: '' }) });
+      case 'snapshot-request': {
+        // The screen as of this moment includes output the emulator has not parsed yet: wait for
+        // it, holding the live output written meanwhile until the snapshot has gone out.
+        const live = this.live;
+        if (!live) return;
+        const release = live.hold();
+        const recorder = this.recorder;
+        void (recorder ? recorder.snapshot() : Promise.resolve(undefined))
+          .then((screen) => live.publish({ type: 'snapshot', at: recorder?.now() ?? 0, ...(screen ?? { cols: 80, rows: 24, data: '' }) }))
+          .catch((err: unknown) => this.log.warn({ err }, 'live snapshot failed'))
+          .finally(release);
         return;
+      }
     }
   }
 

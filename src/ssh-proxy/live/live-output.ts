@@ -19,6 +19,7 @@ export class LiveOutput {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private held = 0;
 
   constructor(
     private readonly bus: Pick<Bus, 'publish'>,
@@ -38,13 +39,32 @@ export class LiveOutput {
     this.timer ??= setTimeout(() => this.flush(), INTERVAL_MS);
   }
 
+  /** Publishes `message` after the output written so far (output held back stays behind it). */
   publish(message: Unsequenced<LiveMessage>): void {
     if (this.closed) return;
     this.flush();
     this.send({ ...message, seq: this.seq++ } as LiveMessage);
   }
 
+  /**
+   * Sends the output written so far, then holds back what is written from now on until the
+   * returned release is called: a snapshot that is still being made goes out between the two,
+   * so a viewer that redraws from it sees each byte once — in the snapshot or after it.
+   */
+  hold(): () => void {
+    this.flush();
+    this.held += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held -= 1;
+      if (this.held === 0 && !this.closed && (this.bytes > 0 || this.skipped > 0)) this.timer ??= setTimeout(() => this.flush(), INTERVAL_MS);
+    };
+  }
+
   close(status: string, reason: string | null): void {
+    this.held = 0; // nothing stays held back at the end
     this.publish({ type: 'end', at: this.now(), status, reason });
     this.closed = true;
   }
@@ -52,6 +72,7 @@ export class LiveOutput {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.held > 0) return; // release() schedules the flush
     if (this.bytes === 0 && this.skipped === 0) return;
     const msg: LiveMessage = { type: 'output', seq: this.seq++, at: this.now(), data: Buffer.concat(this.parts).toString('base64'), ...(this.skipped > 0 ? { skipped: this.skipped } : {}) };
     this.parts = [];

@@ -7,6 +7,7 @@ import { CastWriter } from './cast-writer.ts';
 import { EventLog } from './event-log.ts';
 import type { RecordingWriter } from './recording-writer.ts';
 import { TerminalTracker } from './terminal-tracker.ts';
+import type { Screen } from './terminal-model.ts';
 import { terminalText } from './terminal-text.ts';
 
 export interface RecorderDeps {
@@ -173,9 +174,9 @@ export class SessionRecorder {
     this.cast?.push(this.now(), 'o', text);
   }
 
-  /** The current screen of the tracked terminal, when there is one. */
-  snapshot(): { cols: number; rows: number; data: string } | undefined {
-    return this.tracker?.snapshot();
+  /** The screen of the tracked terminal once the output so far is parsed, when there is one. */
+  snapshot(): Promise<Screen | undefined> {
+    return this.tracker ? this.tracker.snapshot() : Promise.resolve(undefined);
   }
 
   /** Writes everything and stops. Resolves when the last chunk and events are stored. */

@@ -6,7 +6,14 @@ type Op =
   | { kind: 'data'; data: string }
   | { kind: 'resize'; cols: number; rows: number }
   | { kind: 'mark' }
-  | { kind: 'read'; resolve: (line: string | null) => void };
+  | { kind: 'read'; resolve: (line: string | null) => void }
+  | { kind: 'snapshot'; resolve: (screen: Screen) => void };
+
+export interface Screen {
+  cols: number;
+  rows: number;
+  data: string;
+}
 
 /** Output bytes waiting for the emulator beyond which the oldest are skipped (bulk output). */
 const MAX_BACKLOG = 256 * 1024;
@@ -33,9 +40,13 @@ export class TerminalModel {
     this.term.loadAddon(this.serializer);
   }
 
-  /** The screen as parsed so far, as escape sequences that redraw it (for a late-joining viewer). */
-  snapshot(): { cols: number; rows: number; data: string } {
-    return { cols: this.term.cols, rows: this.term.rows, data: this.disposed ? '' : this.serializer.serialize({ scrollback: 0 }) };
+  /**
+   * The screen once everything written so far is parsed, as escape sequences that redraw it (for
+   * a late-joining viewer): output still queued for the emulator is part of it, output written
+   * after this call is not.
+   */
+  snapshot(): Promise<Screen> {
+    return new Promise((resolve) => (this.disposed ? resolve(this.screen()) : this.push({ kind: 'snapshot', resolve })));
   }
 
   write(data: string): void {
@@ -68,7 +79,10 @@ export class TerminalModel {
 
   dispose(): void {
     this.disposed = true;
-    for (const op of this.queue.splice(0)) if (op.kind === 'read') op.resolve(null);
+    for (const op of this.queue.splice(0)) {
+      if (op.kind === 'read') op.resolve(null);
+      else if (op.kind === 'snapshot') op.resolve(this.screen());
+    }
     this.term.dispose();
   }
 
@@ -105,9 +119,16 @@ export class TerminalModel {
         case 'read':
           op.resolve(this.currentLine());
           break;
+        case 'snapshot':
+          op.resolve(this.screen());
+          break;
       }
     }
     this.running = false;
+  }
+
+  private screen(): Screen {
+    return { cols: this.term.cols, rows: this.term.rows, data: this.disposed ? '' : this.serializer.serialize({ scrollback: 0 }) };
   }
 
   private currentLine(): string | null {

@@ -1,5 +1,5 @@
 import { EchoDetector, type InputUnit } from './echo-detector.ts';
-import { TerminalModel } from './terminal-model.ts';
+import { TerminalModel, type Screen } from './terminal-model.ts';
 import { keystrokeText } from './terminal-text.ts';
 
 export interface TrackerSink {
@@ -80,7 +80,8 @@ export class TerminalTracker {
     this.model.resize(cols, rows);
   }
 
-  snapshot(): { cols: number; rows: number; data: string } {
+  /** The screen once the output given so far is parsed (TerminalModel.snapshot). */
+  snapshot(): Promise<Screen> {
     return this.model.snapshot();
   }
 
