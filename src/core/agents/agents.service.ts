@@ -37,6 +37,9 @@ export interface AgentPrincipal {
  * `host` sessions when *record all sessions* is on.
  */
 export class AgentsService {
+  /** Agents whose heartbeat claimed another identity, audited once (per server process). */
+  private readonly identityWarned = new Set<string>();
+
   constructor(
     private readonly store: Store,
     private readonly sessions: SessionsService,
@@ -89,10 +92,32 @@ export class AgentsService {
     return { id: row.id, hostName: row.host_name, addresses: parseList(row.addresses) };
   }
 
+  /**
+   * Status out, settings back. The host's identity — its name and addresses, which decide the
+   * launched sessions its logins join — is what it enrolled as: a heartbeat cannot change it, or
+   * an agent on one compromised host could claim another host's sessions (and their recordings).
+   * A heartbeat that reports another name or other addresses is audited once per agent and
+   * server process; a host that was really renamed or readdressed is enrolled again.
+   */
   async heartbeat(agentId: string, hb: { hostName: string; version: string; addresses: string[]; status: AgentStatus }): Promise<AgentSettings> {
+    const row = await this.store.db.selectFrom('agents').select(['host_name', 'addresses']).where('id', '=', agentId).executeTakeFirst();
+    if (row && !this.identityWarned.has(agentId)) {
+      const enrolled = parseList(row.addresses);
+      const same = row.host_name === hb.hostName && enrolled.length === hb.addresses.length && enrolled.every((a) => hb.addresses.includes(a));
+      if (!same) {
+        this.identityWarned.add(agentId);
+        await this.audit.record({
+          actor: { id: null, name: `agent@${row.host_name}` },
+          action: 'agent.identity-mismatch',
+          outcome: 'failure',
+          target: { type: 'agent', id: agentId },
+          details: { enrolledHostName: row.host_name, enrolledAddresses: enrolled, reportedHostName: hb.hostName, reportedAddresses: hb.addresses },
+        });
+      }
+    }
     await this.store.db
       .updateTable('agents')
-      .set({ host_name: hb.hostName, version: hb.version, addresses: JSON.stringify(hb.addresses), status: JSON.stringify(hb.status), last_seen_at: this.clock.now() })
+      .set({ version: hb.version, status: JSON.stringify(hb.status), last_seen_at: this.clock.now() })
       .where('id', '=', agentId)
       .execute();
     return this.agentSettings();
