@@ -63,6 +63,8 @@ export class ProxyConnection {
   private session: SessionRow | undefined;
   private recorder: SessionRecorder | undefined;
   private live: LiveOutput | undefined;
+  private snapshotting = false;
+  private snapshotAgain = false;
   private limits: SessionLimits | undefined;
   private control: Subscription | undefined;
   private readonly channels = new Set<LiveChannel>();
@@ -239,20 +241,39 @@ export class ProxyConnection {
         void this.end({ status: 'terminated', reason, endedBy: msg.by ?? null, notice: `[Vigil] This session was terminated by an administrator: ${reason}` });
         return;
       }
-      case 'snapshot-request': {
-        // The screen as of this moment includes output the emulator has not parsed yet: wait for
-        // it, holding the live output written meanwhile until the snapshot has gone out.
-        const live = this.live;
-        if (!live) return;
-        const release = live.hold();
-        const recorder = this.recorder;
-        void (recorder ? recorder.snapshot() : Promise.resolve(undefined))
-          .then((screen) => live.publish({ type: 'snapshot', at: recorder?.now() ?? 0, ...(screen ?? { cols: 80, rows: 24, data: '' }) }))
-          .catch((err: unknown) => this.log.warn({ err }, 'live snapshot failed'))
-          .finally(release);
+      case 'snapshot-request':
+        this.publishSnapshot();
         return;
-      }
     }
+  }
+
+  /**
+   * The screen as of this moment includes output the emulator has not parsed yet: wait for it,
+   * holding the live output written meanwhile until the snapshot has gone out. One at a time: a
+   * request while one is being made gets a fresh one right after it (two overlapping would each
+   * reset the viewers' screens, and the output between them would be drawn twice).
+   */
+  private publishSnapshot(): void {
+    const live = this.live;
+    if (!live) return;
+    if (this.snapshotting) {
+      this.snapshotAgain = true;
+      return;
+    }
+    this.snapshotting = true;
+    const release = live.hold();
+    const recorder = this.recorder;
+    void (recorder ? recorder.snapshot() : Promise.resolve(undefined))
+      .then((screen) => live.publish({ type: 'snapshot', at: recorder?.now() ?? 0, ...(screen ?? { cols: 80, rows: 24, data: '' }) }))
+      .catch((err: unknown) => this.log.warn({ err }, 'live snapshot failed'))
+      .finally(() => {
+        release();
+        this.snapshotting = false;
+        if (this.snapshotAgain) {
+          this.snapshotAgain = false;
+          this.publishSnapshot();
+        }
+      });
   }
 
   private notify(text: string): void {

@@ -106,13 +106,18 @@ export class AgentsService {
       const same = row.host_name === hb.hostName && enrolled.length === hb.addresses.length && enrolled.every((a) => hb.addresses.includes(a));
       if (!same) {
         this.identityWarned.add(agentId);
-        await this.audit.record({
-          actor: { id: null, name: `agent@${row.host_name}` },
-          action: 'agent.identity-mismatch',
-          outcome: 'failure',
-          target: { type: 'agent', id: agentId },
-          details: { enrolledHostName: row.host_name, enrolledAddresses: enrolled, reportedHostName: hb.hostName, reportedAddresses: hb.addresses },
-        });
+        try {
+          await this.audit.record({
+            actor: { id: null, name: `agent@${row.host_name}` },
+            action: 'agent.identity-mismatch',
+            outcome: 'failure',
+            target: { type: 'agent', id: agentId },
+            details: { enrolledHostName: row.host_name, enrolledAddresses: enrolled, reportedHostName: hb.hostName, reportedAddresses: hb.addresses },
+          });
+        } catch (err) {
+          this.identityWarned.delete(agentId); // not audited: the next heartbeat tries again
+          throw err;
+        }
       }
     }
     await this.store.db

@@ -32,6 +32,17 @@ describe('Watch Live snapshot', () => {
     }
   });
 
+  it('a snapshot still waiting when the session ends gets the screen parsed so far, not a blank one', async () => {
+    const model = new TerminalModel(80, 24);
+    model.write('alice@web:~$ ls\r\n');
+    await model.snapshot();
+    model.write('x'.repeat(200_000));
+    const pending = model.snapshot();
+    model.dispose();
+    assert.match((await pending).data, /alice@web:~\$ ls/);
+    assert.equal((await model.snapshot()).data, '', 'after the end there is no screen');
+  });
+
   it('output written while a snapshot is made goes out after it, so a viewer sees every byte once', async () => {
     const sent: LiveMessage[] = [];
     const live = new LiveOutput({ publish: async (_topic, m) => void sent.push(m as LiveMessage) }, 'session-1', () => 0, (err) => assert.fail(String(err)));

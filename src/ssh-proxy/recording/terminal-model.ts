@@ -78,11 +78,14 @@ export class TerminalModel {
   }
 
   dispose(): void {
-    this.disposed = true;
+    if (this.disposed) return;
+    // A snapshot still waiting gets the screen as parsed so far (not a blank one), before the
+    // emulator goes.
     for (const op of this.queue.splice(0)) {
       if (op.kind === 'read') op.resolve(null);
       else if (op.kind === 'snapshot') op.resolve(this.screen());
     }
+    this.disposed = true;
     this.term.dispose();
   }
 
@@ -101,30 +104,40 @@ export class TerminalModel {
   private async run(): Promise<void> {
     while (!this.disposed && this.queue.length > 0) {
       const op = this.queue.shift()!;
-      switch (op.kind) {
-        case 'data': {
-          let data = op.data;
-          while (this.queue[0]?.kind === 'data' && data.length < WRITE_BATCH) data += (this.queue.shift() as { data: string }).data;
-          this.queued -= data.length;
-          await new Promise<void>((r) => this.term.write(data, r));
-          break;
-        }
-        case 'resize':
-          this.term.resize(clamp(op.cols, 80), clamp(op.rows, 24));
-          break;
-        case 'mark':
-          this.mark?.marker?.dispose();
-          this.mark = { marker: this.term.registerMarker(0), col: this.term.buffer.active.cursorX };
-          break;
-        case 'read':
-          op.resolve(this.currentLine());
-          break;
-        case 'snapshot':
-          op.resolve(this.screen());
-          break;
+      try {
+        await this.apply(op);
+      } catch {
+        // The emulator failed on this op: its waiter gets nothing, the queue goes on.
+        if (op.kind === 'read') op.resolve(null);
+        else if (op.kind === 'snapshot') op.resolve({ cols: this.term.cols, rows: this.term.rows, data: '' });
       }
     }
     this.running = false;
+  }
+
+  private async apply(op: Op): Promise<void> {
+    switch (op.kind) {
+      case 'data': {
+        let data = op.data;
+        while (this.queue[0]?.kind === 'data' && data.length < WRITE_BATCH) data += (this.queue.shift() as { data: string }).data;
+        this.queued -= data.length;
+        await new Promise<void>((r) => this.term.write(data, r));
+        break;
+      }
+      case 'resize':
+        this.term.resize(clamp(op.cols, 80), clamp(op.rows, 24));
+        break;
+      case 'mark':
+        this.mark?.marker?.dispose();
+        this.mark = { marker: this.term.registerMarker(0), col: this.term.buffer.active.cursorX };
+        break;
+      case 'read':
+        op.resolve(this.currentLine());
+        break;
+      case 'snapshot':
+        op.resolve(this.screen());
+        break;
+    }
   }
 
   private screen(): Screen {
