@@ -211,9 +211,17 @@ describe('a cluster: several nodes on one PostgreSQL, one RabbitMQ and one share
     await viewer2.opened;
     await viewer2.next('hello');
     term.type('echo post-restart-$((1+1))\r');
+    // The snapshot is the screen as of its request: output that reached A's proxy before the
+    // request (it crosses the broker) is in it; output after it comes as output.
+    await waitFor('the screen after the restart', async () => {
+      const m = await viewer2.next(['snapshot', 'output'], 10_000);
+      const text = m.type === 'snapshot' ? String(m.data) : Buffer.from(String(m.data), 'base64').toString();
+      return text.includes('post-restart-2') ? true : undefined;
+    });
+    term.type('echo again-$((2+2))\r');
     await waitFor('live output after the restart', async () => {
       const m = await viewer2.next('output', 10_000);
-      return Buffer.from(String(m.data), 'base64').toString().includes('post-restart-2') ? true : undefined;
+      return Buffer.from(String(m.data), 'base64').toString().includes('again-4') ? true : undefined;
     });
     term.type('exit\r');
     await term.exited;

@@ -25,10 +25,12 @@ export class Socket {
     });
   }
 
-  async next(type: string, ms = 5000): Promise<Record<string, unknown>> {
+  /** The next queued message of `type` (or of any of the types given). */
+  async next(type: string | string[], ms = 5000): Promise<Record<string, unknown>> {
+    const types = Array.isArray(type) ? type : [type];
     const end = Date.now() + ms;
     for (;;) {
-      const i = this.queue.findIndex((m) => m.type === type);
+      const i = this.queue.findIndex((m) => types.includes(String(m.type)));
       if (i >= 0) return this.queue.splice(i, 1)[0]!;
       if (Date.now() > end || this.closed) throw new Error(`no "${type}" message (got ${JSON.stringify(this.queue)})`);
       await new Promise<void>((r) => {
