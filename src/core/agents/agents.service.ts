@@ -99,20 +99,21 @@ export class AgentsService {
    * A heartbeat that reports another name or other addresses is audited once per agent and
    * server process; a host that was really renamed or readdressed is enrolled again.
    */
-  async heartbeat(agentId: string, hb: { hostName: string; version: string; addresses: string[]; status: AgentStatus }): Promise<AgentSettings> {
-    const row = await this.store.db.selectFrom('agents').select(['host_name', 'addresses']).where('id', '=', agentId).executeTakeFirst();
-    if (row && !this.identityWarned.has(agentId)) {
-      const enrolled = parseList(row.addresses);
-      const same = row.host_name === hb.hostName && enrolled.length === hb.addresses.length && enrolled.every((a) => hb.addresses.includes(a));
+  async heartbeat(agent: AgentPrincipal, hb: { hostName: string; version: string; addresses: string[]; status: AgentStatus }): Promise<AgentSettings> {
+    // `agent` is what authenticating this request read from the agents table: the enrolled identity.
+    const agentId = agent.id;
+    if (!this.identityWarned.has(agentId)) {
+      const enrolled = agent.addresses;
+      const same = agent.hostName === hb.hostName && enrolled.length === hb.addresses.length && enrolled.every((a) => hb.addresses.includes(a));
       if (!same) {
         this.identityWarned.add(agentId);
         try {
           await this.audit.record({
-            actor: { id: null, name: `agent@${row.host_name}` },
+            actor: { id: null, name: `agent@${agent.hostName}` },
             action: 'agent.identity-mismatch',
             outcome: 'failure',
             target: { type: 'agent', id: agentId },
-            details: { enrolledHostName: row.host_name, enrolledAddresses: enrolled, reportedHostName: hb.hostName, reportedAddresses: hb.addresses },
+            details: { enrolledHostName: agent.hostName, enrolledAddresses: enrolled, reportedHostName: hb.hostName, reportedAddresses: hb.addresses },
           });
         } catch (err) {
           this.identityWarned.delete(agentId); // not audited: the next heartbeat tries again

@@ -62,7 +62,7 @@ export function registerAgentsRoutes(app: FastifyInstance, deps: { agents: Agent
     url: '/api/v1/agent/heartbeat',
     access: 'agent',
     body: heartbeatBody,
-    handler: async ({ req, body }) => ({ agentId: req.agent!.id, settings: await deps.agents.heartbeat(req.agent!.id, body) }),
+    handler: async ({ req, body }) => ({ agentId: req.agent!.id, settings: await deps.agents.heartbeat(req.agent!, body) }),
   });
 
   route(app, {
